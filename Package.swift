@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "convlog",
+    products: [
+        .library(name: "EventLog", targets: ["EventLog"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3")
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "EventLog",
+            dependencies: [
+                "CLMDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // A child process for the crash-safety test: appends in a loop and reports each acknowledged append.
+        .executableTarget(
+            name: "EventLogCrashWriter",
+            dependencies: ["EventLog"],
+            path: "Tests/EventLogCrashWriter"
+        ),
+        .testTarget(
+            name: "EventLogTests",
+            dependencies: ["EventLog", "CLMDB", "EventLogCrashWriter"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

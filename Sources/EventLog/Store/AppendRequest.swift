@@ -1,0 +1,105 @@
+/// Events to append atomically: all of them are stored, or none.
+///
+/// A request may span several sessions (streams). Each stream may state the version it expects the
+/// session to be at; when any expectation fails, nothing of the request is written and
+/// ``EventStoreError/Code/versionConflict`` is thrown.
+///
+/// **Idempotency.** When a ``MessageAdded`` of the request carries a message id already stored in
+/// its session, the request is a retry: nothing is written, and the result lists the original
+/// events with ``AppendResult/isDuplicate`` set. This check comes before the version check, so a
+/// retry after a lost answer succeeds even though the session has moved on.
+public struct AppendRequest: Sendable {
+    /// The events for one session.
+    public struct Stream: Sendable {
+        public var sessionID: String
+        /// The session's version before this append (0: the session must not exist yet); nil: any.
+        public var expectedVersion: UInt64?
+        public var events: [Event]
+
+        public init(sessionID: String, expectedVersion: UInt64? = nil, events: [Event]) {
+            self.sessionID = sessionID
+            self.expectedVersion = expectedVersion
+            self.events = events
+        }
+    }
+
+    public var streams: [Stream]
+
+    public init(streams: [Stream]) { self.streams = streams }
+
+    /// A request for one session.
+    public init(sessionID: String, expectedVersion: UInt64? = nil, events: [Event]) {
+        self.streams = [Stream(sessionID: sessionID, expectedVersion: expectedVersion, events: events)]
+    }
+}
+
+/// Where an event is stored.
+public struct EventPosition: Sendable, Hashable {
+    /// The global sequence.
+    public var sequence: UInt64
+    public var sessionID: String
+    /// The version of the session after this event.
+    public var sessionVersion: UInt64
+    /// UTC milliseconds.
+    public var timestamp: Int64
+}
+
+/// The outcome of an append.
+public struct AppendResult: Sendable, Hashable {
+    /// The positions of the appended events, in request order; for a duplicate, the original
+    /// positions of the messages that were already stored.
+    public var positions: [EventPosition]
+    /// True when the request repeated already stored message ids and nothing was written.
+    public var isDuplicate: Bool
+}
+
+/// A failed append or open, with a code callers can switch on.
+public struct EventStoreError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong. New codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// A stream's expected version did not match; nothing was written.
+        public static let versionConflict = Code("versionConflict")
+        /// The request breaks a rule of the log (empty, a field too long, a repeated session…).
+        public static let invalidAppend = Code("invalidAppend")
+        /// The map reached its maximum size.
+        public static let storageFull = Code("storageFull")
+        /// The store was closed.
+        public static let closed = Code("closed")
+        /// The directory holds no convlog event log (or something else).
+        public static let notAnEventLog = Code("notAnEventLog")
+        /// The log was written by a newer convlog.
+        public static let unsupportedFormat = Code("unsupportedFormat")
+    }
+
+    public var code: Code
+    public var message: String
+    /// The session concerned, when one is.
+    public var sessionID: String?
+    /// For ``Code/versionConflict``: the version the request expected.
+    public var expectedVersion: UInt64?
+    /// For ``Code/versionConflict``: the session's actual version.
+    public var actualVersion: UInt64?
+
+    init(_ code: Code, _ message: String, sessionID: String? = nil) {
+        self.code = code
+        self.message = message
+        self.sessionID = sessionID
+    }
+
+    static func conflict(sessionID: String, expected: UInt64, actual: UInt64) -> EventStoreError {
+        var error = EventStoreError(
+            .versionConflict,
+            "session \(sessionID) is at version \(actual), not the expected \(expected)",
+            sessionID: sessionID
+        )
+        error.expectedVersion = expected
+        error.actualVersion = actual
+        return error
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,93 @@
+/// The last record of the log: the head of the integrity chain.
+public struct ChainHead: Sendable, Hashable {
+    /// The sequence of the last record (0 for an empty log).
+    public var sequence: UInt64
+    /// Its hash (``EventHash/genesis`` for an empty log).
+    public var hash: EventHash
+}
+
+/// The order in which a session's events are read.
+public enum ReadDirection: Sendable {
+    case forward, backward
+}
+
+extension EventStore {
+    /// Up to `limit` records from global sequence `start` on, in log order.
+    public func events(from start: UInt64 = 1, limit: Int = .max) throws -> [RecordedEvent] {
+        try environment.read { txn in
+            try txn.withCursor(schema.events) { cursor in
+                var records: [RecordedEvent] = []
+                var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(start))
+                while let current = entry, records.count < limit {
+                    records.append(try EventCodec.decodeRecord(current.value))
+                    entry = try cursor.next()
+                }
+                return records
+            }
+        }
+    }
+
+    /// Up to `limit` events of one session, from version `start` (forward: the first; backward:
+    /// the latest, when nil), in the given direction. Empty for an unknown session.
+    public func events(
+        inSession sessionID: String,
+        from start: UInt64? = nil,
+        direction: ReadDirection = .forward,
+        limit: Int = .max
+    ) throws -> [RecordedEvent] {
+        try environment.read { txn in
+            try txn.withCursor(schema.streams) { cursor in
+                let prefix = Array(sessionID.utf8) + [0]
+                var entry: LMDBEntry?
+                switch direction {
+                case .forward:
+                    entry = try cursor.seek(atOrAfter: LogSchema.streamKey(sessionID, version: start ?? 1))
+                case .backward:
+                    // Seek just past the first wanted version (no session reaches version UInt64.max), then step back.
+                    let pastStart = start.map { $0 < .max ? $0 + 1 : .max } ?? .max
+                    entry = try cursor.seek(atOrAfter: LogSchema.streamKey(sessionID, version: pastStart))
+                    entry = entry == nil ? try cursor.last() : try cursor.previous()
+                }
+                var records: [RecordedEvent] = []
+                while let current = entry, records.count < limit, current.key.starts(with: prefix) {
+                    guard let record = try txn.get(schema.events, key: Array(current.value)) else { break }
+                    records.append(try EventCodec.decodeRecord(record))
+                    entry = direction == .forward ? try cursor.next() : try cursor.previous()
+                }
+                return records
+            }
+        }
+    }
+
+    /// The record at `sequence`, or nil when there is none.
+    public func event(at sequence: UInt64) throws -> RecordedEvent? {
+        try environment.read { txn in
+            try txn.get(schema.events, key: LogSchema.sequenceKey(sequence)).map { try EventCodec.decodeRecord($0) }
+        }
+    }
+
+    /// The session's current version (its number of events), or nil when it has none.
+    public func version(ofSession sessionID: String) throws -> UInt64? {
+        try environment.read { txn in
+            try txn.get(schema.heads, key: Array(sessionID.utf8)).map { LogSchema.readUInt64($0) }
+        }
+    }
+
+    /// The last record's sequence and hash.
+    public func head() throws -> ChainHead {
+        try environment.read { txn in
+            try txn.withCursor(schema.events) { cursor in
+                guard let last = try cursor.last() else { return ChainHead(sequence: 0, hash: .genesis) }
+                let link = try ChainLink(last.value)
+                return ChainHead(sequence: LogSchema.readUInt64(last.key), hash: link.storedHash)
+            }
+        }
+    }
+
+    /// How many events and sessions the log holds.
+    public func counts() throws -> (events: Int, sessions: Int) {
+        try environment.read { txn in
+            (try txn.entryCount(of: schema.events), try txn.entryCount(of: schema.heads))
+        }
+    }
+}

@@ -1,0 +1,108 @@
+/// What ``EventStore/verify(progress:)`` found.
+public struct VerificationReport: Sendable, Hashable {
+    /// Records whose hash and link were checked and held.
+    public var verifiedEvents: UInt64
+    /// The head of the verified chain (the last good record).
+    public var head: ChainHead
+    /// The first problem, or nil when the whole log verified.
+    public var failure: ChainFailure?
+
+    /// True when the whole log verified.
+    public var isIntact: Bool { failure == nil }
+}
+
+/// The first place where the log is not what was written.
+public struct ChainFailure: Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong.
+    public enum Reason: Sendable, Hashable {
+        /// The record's bytes no longer hash to its stored hash: the record was altered.
+        case recordAltered
+        /// The record's `prevHash` is not the previous record's hash: a record was removed, inserted or reordered.
+        case chainBroken
+        /// The sequence is not the previous one plus one, or disagrees with its key.
+        case sequenceGap(expected: UInt64, found: UInt64)
+        /// The record cannot be decoded.
+        case undecodable(String)
+    }
+
+    /// The sequence of the first bad record.
+    public var sequence: UInt64
+    public var reason: Reason
+
+    public var description: String {
+        switch reason {
+        case .recordAltered: "sequence \(sequence): record altered (its hash does not match its bytes)"
+        case .chainBroken: "sequence \(sequence): chain broken (prevHash is not the previous record's hash)"
+        case .sequenceGap(let expected, let found): "sequence \(sequence): expected sequence \(expected), found \(found)"
+        case .undecodable(let why): "sequence \(sequence): undecodable record (\(why))"
+        }
+    }
+}
+
+/// Checks records one after another against the integrity chain.
+///
+/// Feed it the stored records in key order; it stops at the first failure.
+public struct ChainVerifier: Sendable {
+    /// The last record that verified.
+    public private(set) var head = ChainHead(sequence: 0, hash: .genesis)
+    /// How many records verified.
+    public private(set) var verifiedEvents: UInt64 = 0
+    /// The first failure met, if any.
+    public private(set) var failure: ChainFailure?
+
+    public init() {}
+
+    /// Checks the record stored under `key`; returns false (and sets ``failure``) when it does not hold.
+    @discardableResult
+    public mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> Bool {
+        guard failure == nil else { return false }
+        let keySequence = key.count == 8 ? LogSchema.readUInt64(key) : 0
+        let expected = head.sequence + 1
+        do {
+            let link = try ChainLink(record)
+            guard let recordSequence = link.sequence else { throw RecordDecodingError.truncated(at: record.count) }
+            if keySequence != expected || recordSequence != expected {
+                failure = ChainFailure(sequence: keySequence, reason: .sequenceGap(expected: expected, found: recordSequence))
+            } else if link.computedHash != link.storedHash {
+                failure = ChainFailure(sequence: keySequence, reason: .recordAltered)
+            } else if link.previousHash != head.hash {
+                failure = ChainFailure(sequence: keySequence, reason: .chainBroken)
+            } else {
+                _ = try EventCodec.decodeRecord(record)
+                head = ChainHead(sequence: expected, hash: link.storedHash)
+                verifiedEvents += 1
+                return true
+            }
+        } catch {
+            failure = ChainFailure(sequence: keySequence, reason: .undecodable("\(error)"))
+        }
+        return false
+    }
+}
+
+extension EventStore {
+    /// Walks the whole log, recomputing every hash and link, and reports the first record that is
+    /// not what was written. Reads in snapshots of `chunk` records, so the writer is never held up.
+    /// - Parameter progress: called after each chunk with the number of records verified so far.
+    public func verify(chunk: Int = 50_000, progress: (UInt64) -> Void = { _ in }) throws -> VerificationReport {
+        var verifier = ChainVerifier()
+        while true {
+            let start = verifier.head.sequence + 1
+            let checkedInChunk = try environment.read { txn in
+                try txn.withCursor(schema.events) { cursor in
+                    var checked = 0
+                    var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(start))
+                    while let current = entry, checked < chunk, verifier.check(key: current.key, record: current.value) {
+                        checked += 1
+                        entry = try cursor.next()
+                    }
+                    return checked
+                }
+            }
+            progress(verifier.verifiedEvents)
+            if checkedInChunk < chunk || verifier.failure != nil {
+                return VerificationReport(verifiedEvents: verifier.verifiedEvents, head: verifier.head, failure: verifier.failure)
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+
+/// The append-only event log: the source of truth of convlog.
+///
+/// One LMDB environment holds the records, chained by SHA-256, and the indexes that find a
+/// session's events and its message ids. Appends go through one dedicated writer thread that
+/// commits everything waiting in one transaction (group commit) and answers each append only once
+/// its commit is durable. Reads are snapshots and never wait for the writer.
+///
+/// ```swift
+/// let store = try EventStore(directory: dataDir)
+/// let result = try await store.append(AppendRequest(
+///     sessionID: "s1", expectedVersion: 0,
+///     events: [.sessionCreated(SessionCreated(userID: "u1"))]))
+/// let events = try store.events(inSession: "s1")
+/// store.close()
+/// ```
+public final class EventStore: Sendable {
+    /// How appends reach the disk.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Every commit is flushed (fdatasync) before its appends are answered. The default.
+        case fsync
+        /// Commits are not flushed (`MDB_NOSYNC`): much faster, but a power loss or kernel crash
+        /// may lose the last acknowledged appends (a crash of the process alone loses nothing).
+        /// The log stays consistent either way.
+        case nosync
+    }
+
+    /// How a store is opened.
+    public struct Configuration: Sendable {
+        public var durability: Durability = .fsync
+        /// The LMDB map to start with; it doubles whenever it fills.
+        public var initialMapSize: Int = 64 << 20
+        /// The map never grows past this; appends then fail with ``EventStoreError/Code/storageFull``.
+        public var maximumMapSize: Int = 1 << 40
+        /// The most appends one group commit takes.
+        public var maxBatchAppends: Int = 1024
+        /// The most payload bytes one group commit takes (a larger single append is committed alone).
+        public var maxBatchBytes: Int = 16 << 20
+        /// Opens without a writer, for audit tools; appends then fail with ``EventStoreError/Code/closed``.
+        public var readOnly: Bool = false
+
+        public init() {}
+    }
+
+    /// The LMDB environment, for the projection tables that live beside the log.
+    package let environment: LMDBEnvironment
+    /// The log's databases.
+    package let schema: LogSchema
+    private let queue = GroupCommitQueue()
+    private let writerStopped = DispatchSemaphore(value: 0)
+    private let hasWriter: Bool
+
+    /// Opens the log in `directory`, creating the directory (mode 0700) and the log when missing
+    /// (unless read-only), and starts the writer thread.
+    /// - Throws: ``EventStoreError`` (`notAnEventLog`, `unsupportedFormat`) or ``LMDBError``.
+    public init(directory: URL, configuration: Configuration = Configuration()) throws {
+        let dataFile = directory.appendingPathComponent("data.mdb")
+        if configuration.readOnly {
+            guard FileManager.default.fileExists(atPath: dataFile.path) else {
+                throw EventStoreError(.notAnEventLog, "no event log in \(directory.path) (no data.mdb)")
+            }
+        } else {
+            try FileManager.default.createDirectory(
+                at: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
+        }
+        var lmdbConfiguration = LMDBEnvironment.Configuration()
+        lmdbConfiguration.initialMapSize = configuration.initialMapSize
+        lmdbConfiguration.maximumMapSize = configuration.maximumMapSize
+        lmdbConfiguration.syncOnCommit = configuration.durability == .fsync
+        lmdbConfiguration.readOnly = configuration.readOnly
+        let environment = try LMDBEnvironment(directory: directory, configuration: lmdbConfiguration)
+        let schema = try configuration.readOnly
+            ? environment.read { txn in try LogSchema(in: txn, create: false) }
+            : environment.writeGrowingMap { txn in try LogSchema(in: txn, create: true) }
+        self.environment = environment
+        self.schema = schema
+        self.hasWriter = !configuration.readOnly
+        if configuration.readOnly {
+            queue.close()
+        } else {
+            let writer = LogWriter(environment: environment, schema: schema, queue: queue, configuration: configuration)
+            let stopped = writerStopped
+            let thread = Thread {
+                writer.run()
+                stopped.signal()
+            }
+            thread.name = "convlog-writer"
+            thread.start()
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Appends `request` atomically and returns once it is durable (see ``Durability``).
+    ///
+    /// Concurrent appends are committed together. Cancelling the calling task does not withdraw
+    /// an append already queued.
+    /// - Throws: ``EventStoreError`` — `versionConflict` (nothing written), `invalidAppend`,
+    ///   `storageFull`, `closed` — or ``LMDBError`` for a storage failure.
+    public func append(_ request: AppendRequest) async throws -> AppendResult {
+        let prepared = try PreparedAppend(request)
+        return try await withCheckedThrowingContinuation { continuation in
+            do {
+                try queue.enqueue(PendingAppend(request: prepared, continuation: continuation))
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Stops taking appends, lets the writer commit what is queued, flushes the file and returns.
+    /// Safe to call more than once.
+    public func close() {
+        queue.close()
+        guard hasWriter else { return }
+        writerStopped.wait()
+        writerStopped.signal()  // later calls (and deinit) pass straight through
+        try? environment.sync()
+    }
+}
+
+/// The writer thread's loop: take a batch, commit it in one transaction, answer every append.
+private struct LogWriter: Sendable {
+    let environment: LMDBEnvironment
+    let schema: LogSchema
+    let queue: GroupCommitQueue
+    let configuration: EventStore.Configuration
+
+    func run() {
+        while let batch = queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes) {
+            commit(batch)
+        }
+    }
+
+    /// Commits `batch`, growing the map when it is full. When the transaction fails for another
+    /// reason, commits each append alone, so only the one at fault fails.
+    private func commit(_ batch: [PendingAppend]) {
+        do {
+            let outcomes = try environment.writeGrowingMap { txn in
+                var appender = try LogAppender(schema: schema, txn: txn, now: LogAppender.wallClockMilliseconds())
+                var outcomes: [Result<AppendResult, EventStoreError>] = []
+                for append in batch { outcomes.append(try appender.apply(append.request, txn: txn)) }
+                return outcomes
+            }
+            for (append, outcome) in zip(batch, outcomes) { append.continuation.resume(with: outcome) }
+        } catch let error as LMDBError where error.isMapFull {
+            let full = EventStoreError(.storageFull, "the log reached its maximum map size of \(configuration.maximumMapSize) bytes")
+            for append in batch { append.continuation.resume(throwing: full) }
+        } catch {
+            if batch.count == 1 {
+                batch[0].continuation.resume(throwing: error)
+            } else {
+                for append in batch { commit([append]) }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// An append waiting for the writer thread, and the continuation to answer once it is durable.
+struct PendingAppend: Sendable {
+    let request: PreparedAppend
+    let continuation: CheckedContinuation<AppendResult, any Error>
+}
+
+/// The hand-off between appending tasks and the single writer thread.
+///
+/// Tasks enqueue and suspend; the writer takes everything waiting (up to a count and a byte
+/// budget) as one batch, so many appends share one commit and one fsync.
+final class GroupCommitQueue: @unchecked Sendable {
+    // All state is guarded by `condition`.
+    private let condition = NSCondition()
+    private var waiting: [PendingAppend] = []
+    private var isClosed = false
+
+    /// Queues an append for the writer.
+    /// - Throws: ``EventStoreError/Code/closed`` once ``close()`` was called.
+    func enqueue(_ append: PendingAppend) throws(EventStoreError) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !isClosed else { throw EventStoreError(.closed, "the event store is closed") }
+        waiting.append(append)
+        condition.signal()
+    }
+
+    /// Blocks until appends wait, then takes the oldest ones: at least one, and more while they fit
+    /// in `maxCount` and `maxBytes`. Returns nil once the queue is closed and empty.
+    func nextBatch(maxCount: Int, maxBytes: Int) -> [PendingAppend]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.isEmpty && !isClosed { condition.wait() }
+        guard !waiting.isEmpty else { return nil }
+        var count = 1
+        var bytes = waiting[0].request.byteCount
+        while count < min(maxCount, waiting.count), bytes + waiting[count].request.byteCount <= maxBytes {
+            bytes += waiting[count].request.byteCount
+            count += 1
+        }
+        let batch = Array(waiting.prefix(count))
+        waiting.removeFirst(count)
+        return batch
+    }
+
+    /// Refuses new appends; those already queued are still written.
+    func close() {
+        condition.lock()
+        isClosed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,78 @@
+/// The named databases of an event-log environment and the layout of their keys.
+///
+/// | database | key | value |
+/// |---|---|---|
+/// | `events` | sequence (UInt64 BE) | record (``EventCodec``) |
+/// | `streams` | session id ‖ 0x00 ‖ session version (UInt64 BE) | sequence (UInt64 BE) |
+/// | `heads` | session id | session version (UInt64 BE) ‖ sequence of the last event (UInt64 BE) |
+/// | `messages` | session id ‖ 0x00 ‖ message id | sequence (UInt64 BE) |
+/// | `meta` | name (ASCII) | value |
+package struct LogSchema: Sendable {
+    package let events: LMDBDatabase
+    package let streams: LMDBDatabase
+    package let heads: LMDBDatabase
+    package let messages: LMDBDatabase
+    package let meta: LMDBDatabase
+
+    static let formatVersionKey = Array("formatVersion".utf8)
+
+    /// Opens the databases, creating them (and stamping the format version) when `create` is set.
+    /// - Throws: ``EventStoreError/Code/notAnEventLog`` or ``EventStoreError/Code/unsupportedFormat``.
+    init(in txn: borrowing LMDBTransaction, create: Bool) throws {
+        do {
+            meta = try txn.openDatabase(named: "meta", create: create)
+            events = try txn.openDatabase(named: "events", create: create)
+            streams = try txn.openDatabase(named: "streams", create: create)
+            heads = try txn.openDatabase(named: "heads", create: create)
+            messages = try txn.openDatabase(named: "messages", create: create)
+        } catch let error as LMDBError where error.isNotFound {
+            throw EventStoreError(.notAnEventLog, "the LMDB environment holds no convlog event log")
+        }
+        guard let stamp = try txn.get(meta, key: Self.formatVersionKey) else {
+            guard create else { throw EventStoreError(.notAnEventLog, "the environment has no format version stamp") }
+            try txn.put(meta, key: Self.formatVersionKey, value: [EventCodec.formatVersion])
+            return
+        }
+        guard stamp.count == 1, stamp[0] >= 1 else {
+            throw EventStoreError(.notAnEventLog, "the format version stamp is malformed")
+        }
+        guard stamp[0] <= EventCodec.formatVersion else {
+            throw EventStoreError(
+                .unsupportedFormat,
+                "the log has format version \(stamp[0]); this build reads up to \(EventCodec.formatVersion)"
+            )
+        }
+    }
+
+    static func sequenceKey(_ sequence: UInt64) -> [UInt8] { bigEndianBytes(sequence) }
+
+    static func streamKey(_ sessionID: String, version: UInt64) -> [UInt8] {
+        var key = Array(sessionID.utf8)
+        key.append(0)
+        key += bigEndianBytes(version)
+        return key
+    }
+
+    static func messageKey(_ sessionID: String, messageID: String) -> [UInt8] {
+        var key = Array(sessionID.utf8)
+        key.append(0)
+        key += messageID.utf8
+        return key
+    }
+
+    static func headValue(version: UInt64, sequence: UInt64) -> [UInt8] {
+        bigEndianBytes(version) + bigEndianBytes(sequence)
+    }
+
+    static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
+    static func readUInt64(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
+        var value: UInt64 = 0
+        withUnsafeMutableBytes(of: &value) {
+            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 8]))
+        }
+        return UInt64(bigEndian: value)
+    }
+}

@@ -1,0 +1,110 @@
+import Testing
+
+@testable import EventLog
+
+@Suite("Event codec")
+struct EventCodecTests {
+    static let sampleEvents: [Event] = [
+        .sessionCreated(SessionCreated(userID: "user-7", metadata: ["channel": "web", "tier": 2])),
+        .sessionCreated(SessionCreated()),
+        .messageAdded(
+            MessageAdded(messageID: "m-1", role: .user, content: .text("How many artists start with A-E?"), metadata: ["lang": "en"])
+        ),
+        .messageAdded(
+            MessageAdded(
+                messageID: "m-2",
+                role: .tool,
+                content: .json(["sql": "SELECT count(*) FROM artists", "rows": [86], "ok": true, "ratio": .double(0.5), "none": nil])
+            )
+        ),
+        .messageAdded(MessageAdded(messageID: "m-3", role: .assistant, content: .text("naïve 🎵 \"quoted\"\n"))),
+        .messageAdded(MessageAdded(messageID: "m-4", role: .system, content: .text(""))),
+        .contextUpdated(ContextUpdated(changes: ["topic": ["entity": "artists"], "stale": nil], source: .analyzer)),
+        .contextUpdated(ContextUpdated(changes: ["lastSql": "SELECT 1"], source: .client)),
+        .unrecognized(type: "SessionArchived", payload: [1, 2, 3]),
+    ]
+
+    @Test("every event type survives encode and decode", arguments: sampleEvents)
+    func roundTrip(event: Event) throws {
+        let (bytes, hash) = EventCodec.encodeRecord(
+            sequence: 42,
+            sessionID: "session-1",
+            sessionVersion: 3,
+            timestamp: 1_700_000_000_123,
+            type: event.typeName,
+            payload: EventCodec.encodePayload(event),
+            previousHash: .genesis
+        )
+        let decoded = try bytes.withUnsafeBytes { try EventCodec.decodeRecord($0) }
+        #expect(decoded.event == event)
+        #expect(decoded.sequence == 42)
+        #expect(decoded.sessionID == "session-1")
+        #expect(decoded.sessionVersion == 3)
+        #expect(decoded.timestamp == 1_700_000_000_123)
+        #expect(decoded.previousHash == .genesis)
+        #expect(decoded.hash == hash)
+        #expect(decoded.formatVersion == EventCodec.formatVersion)
+    }
+
+    /// Stored bytes must never change for a given event: the log is read for years.
+    @Test("records keep their golden bytes")
+    func goldenBytes() throws {
+        let previous = EventHash(bytes: Array(repeating: 0xAB, count: 32))
+        let cases: [(Event, String)] = [
+            (Self.sampleEvents[0], Golden.sessionCreated),
+            (Self.sampleEvents[2], Golden.messageAdded),
+            (Self.sampleEvents[6], Golden.contextUpdated),
+        ]
+        for (event, golden) in cases {
+            let (bytes, _) = EventCodec.encodeRecord(
+                sequence: 7,
+                sessionID: "s",
+                sessionVersion: 2,
+                timestamp: 1_735_689_600_000,
+                type: event.typeName,
+                payload: EventCodec.encodePayload(event),
+                previousHash: previous
+            )
+            #expect(bytes.hexString == golden, "\(event.typeName)")
+        }
+    }
+
+    @Test("a type this build does not know decodes as opaque bytes")
+    func unknownTypeIsOpaque() throws {
+        let payload: [UInt8] = [9, 8, 7]
+        let event = try payload.withUnsafeBytes { try EventCodec.decodePayload(type: "SessionForked", $0) }
+        #expect(event == .unrecognized(type: "SessionForked", payload: payload))
+    }
+
+    @Test("truncated and malformed records are refused with a reason")
+    func malformedRecords() throws {
+        let (bytes, _) = EventCodec.encodeRecord(
+            sequence: 1, sessionID: "s", sessionVersion: 1, timestamp: 0,
+            type: EventType.messageAdded, payload: EventCodec.encodePayload(message("m")), previousHash: .genesis
+        )
+        for cut in [0, 10, 40, bytes.count - 65] {
+            let truncated = Array(bytes.prefix(cut)) + Array(bytes.suffix(64))
+            #expect(throws: RecordDecodingError.self) { try truncated.withUnsafeBytes { try EventCodec.decodeRecord($0) } }
+        }
+        var newer = bytes
+        newer[0] = EventCodec.formatVersion + 1
+        #expect(throws: RecordDecodingError.unsupportedFormatVersion(EventCodec.formatVersion + 1)) {
+            try newer.withUnsafeBytes { try EventCodec.decodeRecord($0) }
+        }
+        var badRole = EventCodec.encodePayload(message("m"))
+        badRole[3] = 99  // the role byte, after the message id (2-byte length + "m")
+        #expect(throws: RecordDecodingError.self) {
+            try badRole.withUnsafeBytes { try EventCodec.decodePayload(type: EventType.messageAdded, $0) }
+        }
+    }
+}
+
+extension Event: CustomTestStringConvertible {
+    public var testDescription: String { typeName }
+}
+
+private enum Golden {
+    static let sessionCreated = "0100000000000000070000000000000002000001941f297c000e53657373696f6e4372656174656400017300000027010006757365722d370000001a7b226368616e6e656c223a22776562222c2274696572223a327dabababababababababababababababababababababababababababababababab633424e1c2b19a5edf8ab846829c418d2a30cf7c27d95e5416a51d8bba2f32c8"
+    static let messageAdded = "0100000000000000070000000000000002000001941f297c000c4d65737361676541646465640001730000003c00036d2d31010100000020486f77206d616e792061727469737473207374617274207769746820412d453f0000000d7b226c616e67223a22656e227dabababababababababababababababababababababababababababababababab6665e49cc37b5506c320b980c43b90363c05cc463a918735aa9e7fb4c1237bd4"
+    static let contextUpdated = "0100000000000000070000000000000002000001941f297c000e436f6e746578745570646174656400017300000030020000002b7b227374616c65223a6e756c6c2c22746f706963223a7b22656e74697479223a2261727469737473227d7dabababababababababababababababababababababababababababababababab5e21d303d4e2898b3c4e6d34394899763ed6a78edc78cbd2a85d54aa1f22315c"
+}
