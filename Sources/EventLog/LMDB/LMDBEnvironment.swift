@@ -108,7 +108,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     ///
     /// Memory returned by the transaction is valid only inside `body`: copy what you keep.
     public func read<T>(_ body: (borrowing LMDBTransaction) throws -> T) throws -> T {
-        try transaction(flags: UInt32(MDB_RDONLY), commit: false, body)
+        try transaction(flags: UInt32(MDB_RDONLY), body)
     }
 
     /// Runs `body` in a write transaction and commits it when `body` returns; aborts when it throws.
@@ -118,7 +118,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// - Throws: what `body` throws, or ``LMDBError`` (``LMDBError/isMapFull`` when the map is full:
     ///   nothing was written; grow the map with ``growMap(atLeast:)`` and call again).
     public func write<T>(_ body: (borrowing LMDBTransaction) throws -> T) throws -> T {
-        try transaction(flags: 0, commit: true, body)
+        try transaction(flags: 0, body)
     }
 
     /// Like ``write(_:)``, but when the map is full, grows it (``growMap(atLeast:)``) and runs `body`
@@ -152,7 +152,6 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     private func transaction<T>(
         flags: UInt32,
-        commit: Bool,
         _ body: (borrowing LMDBTransaction) throws -> T
     ) throws -> T {
         while true {
@@ -169,11 +168,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
                     mdb_txn_abort(txn)
                     throw error
                 }
-                if commit {
-                    try check(mdb_txn_commit(txn), "mdb_txn_commit")
-                } else {
-                    mdb_txn_abort(txn)
-                }
+                // Read-only transactions are committed too: that keeps database handles they opened.
+                try check(mdb_txn_commit(txn), "mdb_txn_commit")
                 return result
             }
             if let outcome { return outcome }
