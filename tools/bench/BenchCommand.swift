@@ -1,0 +1,72 @@
+import ArgumentParser
+import EventLog
+import Foundation
+
+/// `convlog-bench`: measures convlog on this machine.
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convlog-bench",
+        abstract: "Measure convlog on this machine.",
+        subcommands: [AppendBench.self]
+    )
+}
+
+/// Appends to a fresh event log in a temporary directory and reports appends per second.
+struct AppendBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append throughput of the event log itself, without the daemon.",
+        discussion: """
+            One writer task appends `--count` messages of `--bytes` bytes, `--batch` per append
+            request (so one commit holds at least that many). Prints one line per run and the median.
+
+            Example: convlog-bench append --batch 64 --count 20000 --durability fsync --runs 3
+            """
+    )
+
+    @Option(help: "Messages per append request.") var batch = 1
+    @Option(help: "Messages in all, per run.") var count = 2_000
+    @Option(help: "Text bytes per message.") var bytes = 200
+    @Option(help: "fsync or nosync.") var durability = "fsync"
+    @Option(help: "Runs; the median is reported.") var runs = 3
+
+    func validate() throws {
+        guard EventStore.Durability(rawValue: durability) != nil else {
+            throw ValidationError("--durability must be fsync or nosync")
+        }
+        guard batch >= 1, count >= batch, runs >= 1 else { throw ValidationError("need --batch ≥ 1, --count ≥ --batch, --runs ≥ 1") }
+    }
+
+    func run() async throws {
+        var rates: [Double] = []
+        for run in 1...runs {
+            let rate = try await measureOnce()
+            rates.append(rate)
+            print(String(format: "run %d: %.0f messages/s (batch %d, %@)", run, rate, batch, durability))
+        }
+        let median = rates.sorted()[rates.count / 2]
+        print(String(format: "median: %.0f messages/s", median))
+    }
+
+    private func measureOnce() async throws -> Double {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("convlog-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = EventStore.Configuration()
+        configuration.durability = EventStore.Durability(rawValue: durability)!
+        let store = try EventStore(directory: directory, configuration: configuration)
+        defer { store.close() }
+        let text = String(repeating: "a", count: bytes)
+        let start = ContinuousClock.now
+        var written = 0
+        while written < count {
+            let events = (0..<batch).map { index in
+                Event.messageAdded(MessageAdded(messageID: "m\(written + index)", role: .user, content: .text(text)))
+            }
+            _ = try await store.append(AppendRequest(sessionID: "bench-\(written % 100)", events: events))
+            written += batch
+        }
+        let elapsed = ContinuousClock.now - start
+        return Double(written) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+    }
+}
