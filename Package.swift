@@ -4,7 +4,8 @@ import PackageDescription
 let package = Package(
     name: "convlog",
     products: [
-        .library(name: "EventLog", targets: ["EventLog"])
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "Projections", targets: ["Projections"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -28,6 +29,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "Projections",
+            dependencies: ["EventLog"]
+        ),
         .executableTarget(
             name: "convlog-bench",
             dependencies: [
@@ -41,6 +46,10 @@ let package = Package(
             name: "EventLogCrashWriter",
             dependencies: ["EventLog"],
             path: "Tests/EventLogCrashWriter"
+        ),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: ["Projections", "EventLog"]
         ),
         .testTarget(
             name: "EventLogTests",

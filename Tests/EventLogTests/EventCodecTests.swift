@@ -14,12 +14,12 @@ struct EventCodecTests {
             MessageAdded(
                 messageID: "m-2",
                 role: .tool,
-                content: .json(["sql": "SELECT count(*) FROM artists", "rows": [86], "ok": true, "ratio": .double(0.5), "none": nil])
+                content: .json(["sql": "SELECT count(*) FROM artists", "rows": [86], "ok": true, "ratio": .double(0.5), "none": .null])
             )
         ),
         .messageAdded(MessageAdded(messageID: "m-3", role: .assistant, content: .text("naïve 🎵 \"quoted\"\n"))),
         .messageAdded(MessageAdded(messageID: "m-4", role: .system, content: .text(""))),
-        .contextUpdated(ContextUpdated(changes: ["topic": ["entity": "artists"], "stale": nil], source: .analyzer)),
+        .contextUpdated(ContextUpdated(changes: ["topic": ["entity": "artists"], "stale": .null], source: .analyzer)),
         .contextUpdated(ContextUpdated(changes: ["lastSql": "SELECT 1"], source: .client)),
         .unrecognized(type: "SessionArchived", payload: [1, 2, 3]),
     ]

@@ -27,3 +27,34 @@ struct JSONValueTests {
         #expect(throws: (any Error).self) { try JSONValue(parsing: bytes) }
     }
 }
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("numbers keep integers apart from fractions, and 0 and 1 are not booleans")
+    func numbers() throws {
+        let value = try JSONValue(parsing: Array(#"[0, 1, -7, 1.0, 2e3, 9223372036854775807, 9223372036854775808, true]"#.utf8))
+        #expect(value == .array([.integer(0), .integer(1), .integer(-7), .double(1.0), .double(2000), .integer(.max), .double(9.223372036854775808e18), .bool(true)]))
+    }
+
+    @Test("escapes and surrogate pairs decode to the right characters")
+    func escapes() throws {
+        let value = try JSONValue(parsing: Array(#""a\"b\\c\/d\b\f\n\r\t\u00e9\ud83c\udfb5""#.utf8))
+        #expect(value == .string("a\"b\\c/d\u{8}\u{c}\n\r\té🎵"))
+    }
+
+    @Test("malformed texts are refused with the offset", arguments: [
+        "", " ", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "01", "1.", "-", "1e", "tru", "nul", "\"\\x\"", "\"\\ud800\"",
+        "\"\\udc00\"", "\"a\u{1}\"", "[1] 2", "{1:2}", "\"unterminated",
+    ])
+    func malformed(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: Array(text.utf8)) }
+    }
+
+    @Test("nesting deeper than the limit is refused, not a stack overflow")
+    func depth() throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: Array(deep.utf8)) }
+        let fine = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        _ = try JSONValue(parsing: Array(fine.utf8))
+    }
+}

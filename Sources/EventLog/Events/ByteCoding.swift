@@ -1,50 +1,50 @@
 /// Appends big-endian integers and length-prefixed fields to a byte buffer.
-struct ByteWriter {
-    var bytes: [UInt8] = []
+package struct ByteWriter {
+    package var bytes: [UInt8] = []
 
-    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    package init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-    mutating func write(_ value: UInt8) { bytes.append(value) }
+    package mutating func write(_ value: UInt8) { bytes.append(value) }
 
-    mutating func write<T: FixedWidthInteger>(bigEndian value: T) {
+    package mutating func write<T: FixedWidthInteger>(bigEndian value: T) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// A field of at most 255 bytes, after a one-byte length.
-    mutating func writeShort(_ field: some Collection<UInt8>) {
+    package mutating func writeShort(_ field: some Collection<UInt8>) {
         write(UInt8(field.count))
         bytes.append(contentsOf: field)
     }
 
     /// A field of at most 65,535 bytes, after a two-byte length.
-    mutating func writeMedium(_ field: some Collection<UInt8>) {
+    package mutating func writeMedium(_ field: some Collection<UInt8>) {
         write(bigEndian: UInt16(field.count))
         bytes.append(contentsOf: field)
     }
 
     /// A field of at most 4 GiB, after a four-byte length.
-    mutating func writeLong(_ field: some Collection<UInt8>) {
+    package mutating func writeLong(_ field: some Collection<UInt8>) {
         write(bigEndian: UInt32(field.count))
         bytes.append(contentsOf: field)
     }
 }
 
 /// Reads what ``ByteWriter`` wrote, failing with ``RecordDecodingError`` instead of reading past the end.
-struct ByteReader {
-    let buffer: UnsafeRawBufferPointer
-    private(set) var offset = 0
+package struct ByteReader {
+    package let buffer: UnsafeRawBufferPointer
+    package private(set) var offset = 0
 
-    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+    package init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
-    var remaining: Int { buffer.count - offset }
+    package var remaining: Int { buffer.count - offset }
 
-    mutating func readByte() throws(RecordDecodingError) -> UInt8 {
+    package mutating func readByte() throws(RecordDecodingError) -> UInt8 {
         guard remaining >= 1 else { throw .truncated(at: offset) }
         defer { offset += 1 }
         return buffer[offset]
     }
 
-    mutating func read<T: FixedWidthInteger>(bigEndian type: T.Type) throws(RecordDecodingError) -> T {
+    package mutating func read<T: FixedWidthInteger>(bigEndian type: T.Type) throws(RecordDecodingError) -> T {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { throw .truncated(at: offset) }
         var value: T = 0
@@ -53,25 +53,25 @@ struct ByteReader {
         return T(bigEndian: value)
     }
 
-    mutating func readBytes(count: Int) throws(RecordDecodingError) -> UnsafeRawBufferPointer {
+    package mutating func readBytes(count: Int) throws(RecordDecodingError) -> UnsafeRawBufferPointer {
         guard count >= 0, remaining >= count else { throw .truncated(at: offset) }
         defer { offset += count }
         return UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + count])
     }
 
-    mutating func readShort() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
+    package mutating func readShort() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
         try readBytes(count: Int(try readByte()))
     }
 
-    mutating func readMedium() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
+    package mutating func readMedium() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
         try readBytes(count: Int(try read(bigEndian: UInt16.self)))
     }
 
-    mutating func readLong() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
+    package mutating func readLong() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
         try readBytes(count: Int(try read(bigEndian: UInt32.self)))
     }
 
-    mutating func readString(_ field: UnsafeRawBufferPointer, name: String) throws(RecordDecodingError) -> String {
+    package mutating func readString(_ field: UnsafeRawBufferPointer, name: String) throws(RecordDecodingError) -> String {
         guard let text = String(validating: field, as: UTF8.self) else { throw .invalidText(field: name) }
         return text
     }

@@ -84,7 +84,7 @@ public enum EventCodec {
     }
 
     /// The payload bytes of an event.
-    static func encodePayload(_ event: Event) -> [UInt8] {
+    package static func encodePayload(_ event: Event) -> [UInt8] {
         var writer = ByteWriter()
         switch event {
         case .sessionCreated(let created):
@@ -113,7 +113,7 @@ public enum EventCodec {
     }
 
     /// Decodes the payload of an event of type `type`; unknown types become ``Event/unrecognized(type:payload:)``.
-    static func decodePayload(type: String, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> Event {
+    package static func decodePayload(type: String, _ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> Event {
         var reader = ByteReader(bytes)
         let event: Event
         switch type {

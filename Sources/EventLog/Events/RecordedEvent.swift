@@ -43,11 +43,31 @@ public struct RecordedEvent: Sendable, Hashable {
     public var previousHash: EventHash
     /// `SHA-256(previousHash ‖ canonical bytes of this record)`.
     public var hash: EventHash
+
+    public init(
+        formatVersion: UInt8,
+        sequence: UInt64,
+        sessionID: String,
+        sessionVersion: UInt64,
+        timestamp: Int64,
+        event: Event,
+        previousHash: EventHash,
+        hash: EventHash
+    ) {
+        self.formatVersion = formatVersion
+        self.sequence = sequence
+        self.sessionID = sessionID
+        self.sessionVersion = sessionVersion
+        self.timestamp = timestamp
+        self.event = event
+        self.previousHash = previousHash
+        self.hash = hash
+    }
 }
 
 extension Sequence<UInt8> {
     /// Lower-case hexadecimal.
-    var hexString: String {
+    package var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         for byte in self {

@@ -115,16 +115,9 @@ public struct LMDBCursor: ~Copyable {
         return try entry(code, keyValue, dataValue)
     }
 
-    /// Replaces the value of the current entry (write transactions only).
-    public mutating func replaceCurrent(with value: [UInt8]) throws {
-        var keyValue = MDB_val()
-        var dataValue = MDB_val()
-        try check(mdb_cursor_get(handle, &keyValue, &dataValue, MDB_GET_CURRENT), "mdb_cursor_get")
-        let code = value.withUnsafeBytes { valueBytes in
-            var newValue = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-            return mdb_cursor_put(handle, &keyValue, &newValue, UInt32(MDB_CURRENT))
-        }
-        try check(code, "mdb_cursor_put")
+    /// The last entry whose key is less than `bound`.
+    public mutating func seek(before bound: [UInt8]) throws -> LMDBEntry? {
+        try seek(atOrAfter: bound) == nil ? try last() : try previous()
     }
 
     private mutating func move(_ operation: MDB_cursor_op) throws -> LMDBEntry? {

@@ -35,6 +35,24 @@ extension EventStore {
         direction: ReadDirection = .forward,
         limit: Int = .max
     ) throws -> [RecordedEvent] {
+        var records: [RecordedEvent] = []
+        guard limit > 0 else { return records }
+        try visitEvents(inSession: sessionID, from: start, direction: direction) { record in
+            records.append(record)
+            return records.count < limit
+        }
+        return records
+    }
+
+    /// Calls `body` with the events of one session, from version `start` (forward: the first;
+    /// backward: the latest, when nil), in the given direction, in one snapshot, until `body`
+    /// returns false.
+    public func visitEvents(
+        inSession sessionID: String,
+        from start: UInt64? = nil,
+        direction: ReadDirection = .forward,
+        _ body: (RecordedEvent) throws -> Bool
+    ) throws {
         try environment.read { txn in
             try txn.withCursor(schema.streams) { cursor in
                 let prefix = Array(sessionID.utf8) + [0]
@@ -45,16 +63,13 @@ extension EventStore {
                 case .backward:
                     // Seek just past the first wanted version (no session reaches version UInt64.max), then step back.
                     let pastStart = start.map { $0 < .max ? $0 + 1 : .max } ?? .max
-                    entry = try cursor.seek(atOrAfter: LogSchema.streamKey(sessionID, version: pastStart))
-                    entry = entry == nil ? try cursor.last() : try cursor.previous()
+                    entry = try cursor.seek(before: LogSchema.streamKey(sessionID, version: pastStart))
                 }
-                var records: [RecordedEvent] = []
-                while let current = entry, records.count < limit, current.key.starts(with: prefix) {
-                    guard let record = try txn.get(schema.events, key: Array(current.value)) else { break }
-                    records.append(try EventCodec.decodeRecord(record))
+                while let current = entry, current.key.starts(with: prefix) {
+                    guard let record = try txn.get(schema.events, key: Array(current.value)) else { return }
+                    guard try body(try EventCodec.decodeRecord(record)) else { return }
                     entry = direction == .forward ? try cursor.next() : try cursor.previous()
                 }
-                return records
             }
         }
     }

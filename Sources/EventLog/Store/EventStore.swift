@@ -47,14 +47,21 @@ public final class EventStore: Sendable {
     package let environment: LMDBEnvironment
     /// The log's databases.
     package let schema: LogSchema
+    /// The read models kept in step with the log.
+    package let projectors: [any LogProjector]
     private let queue = GroupCommitQueue()
     private let writerStopped = DispatchSemaphore(value: 0)
     private let hasWriter: Bool
 
     /// Opens the log in `directory`, creating the directory (mode 0700) and the log when missing
-    /// (unless read-only), and starts the writer thread.
+    /// (unless read-only), brings the projectors up to date with the log, and starts the writer thread.
+    /// - Parameter projectors: opens the tables of the read models to keep in step with the log.
     /// - Throws: ``EventStoreError`` (`notAnEventLog`, `unsupportedFormat`) or ``LMDBError``.
-    public init(directory: URL, configuration: Configuration = Configuration()) throws {
+    public init(
+        directory: URL,
+        configuration: Configuration = Configuration(),
+        projectors makeProjectors: ProjectorFactory = { _ in [] }
+    ) throws {
         let dataFile = directory.appendingPathComponent("data.mdb")
         if configuration.readOnly {
             guard FileManager.default.fileExists(atPath: dataFile.path) else {
@@ -73,16 +80,24 @@ public final class EventStore: Sendable {
         lmdbConfiguration.syncOnCommit = configuration.durability == .fsync
         lmdbConfiguration.readOnly = configuration.readOnly
         let environment = try LMDBEnvironment(directory: directory, configuration: lmdbConfiguration)
-        let schema = try configuration.readOnly
-            ? environment.read { txn in try LogSchema(in: txn, create: false) }
-            : environment.writeGrowingMap { txn in try LogSchema(in: txn, create: true) }
+        let (schema, projectors) = try configuration.readOnly
+            ? environment.read { txn in (try LogSchema(in: txn, create: false), try makeProjectors(txn)) }
+            : environment.writeGrowingMap { txn in (try LogSchema(in: txn, create: true), try makeProjectors(txn)) }
         self.environment = environment
         self.schema = schema
+        self.projectors = projectors
         self.hasWriter = !configuration.readOnly
         if configuration.readOnly {
             queue.close()
         } else {
-            let writer = LogWriter(environment: environment, schema: schema, queue: queue, configuration: configuration)
+            try catchUpProjectors()
+            let writer = LogWriter(
+                environment: environment,
+                schema: schema,
+                projectors: projectors,
+                queue: queue,
+                configuration: configuration
+            )
             let stopped = writerStopped
             let thread = Thread {
                 writer.run()
@@ -129,6 +144,7 @@ public final class EventStore: Sendable {
 private struct LogWriter: Sendable {
     let environment: LMDBEnvironment
     let schema: LogSchema
+    let projectors: [any LogProjector]
     let queue: GroupCommitQueue
     let configuration: EventStore.Configuration
 
@@ -143,9 +159,15 @@ private struct LogWriter: Sendable {
     private func commit(_ batch: [PendingAppend]) {
         do {
             let outcomes = try environment.writeGrowingMap { txn in
-                var appender = try LogAppender(schema: schema, txn: txn, now: LogAppender.wallClockMilliseconds())
+                var appender = try LogAppender(
+                    schema: schema,
+                    projectors: projectors,
+                    txn: txn,
+                    now: LogAppender.wallClockMilliseconds()
+                )
                 var outcomes: [Result<AppendResult, EventStoreError>] = []
                 for append in batch { outcomes.append(try appender.apply(append.request, txn: txn)) }
+                try appender.advanceCheckpoints(txn: txn)
                 return outcomes
             }
             for (append, outcome) in zip(batch, outcomes) { append.continuation.resume(with: outcome) }

@@ -8,14 +8,17 @@ import Foundation
 /// the other requests of the batch still commit.
 struct LogAppender {
     private let schema: LogSchema
-    private var lastSequence: UInt64
+    private let projectors: [any LogProjector]
+    /// The sequence of the last record, appended by this appender or before.
+    private(set) var lastSequence: UInt64
     private var lastHash: EventHash
     private let timestamp: Int64
 
     /// Reads the chain's tail; events of this transaction get the time `now`, or the tail's time if
     /// the clock went back, so timestamps never decrease along the log.
-    init(schema: LogSchema, txn: borrowing LMDBTransaction, now: Int64) throws {
+    init(schema: LogSchema, projectors: [any LogProjector], txn: borrowing LMDBTransaction, now: Int64) throws {
         self.schema = schema
+        self.projectors = projectors
         let tail = try txn.withCursor(schema.events) { cursor -> (UInt64, EventHash, Int64)? in
             guard let last = try cursor.last() else { return nil }
             let link = try ChainLink(last.value)
@@ -27,6 +30,11 @@ struct LogAppender {
         lastSequence = tail?.0 ?? 0
         lastHash = tail?.1 ?? .genesis
         timestamp = max(now, tail?.2 ?? now)
+    }
+
+    /// Records in the projectors' checkpoints that they hold everything up to ``lastSequence``.
+    func advanceCheckpoints(txn: borrowing LMDBTransaction) throws {
+        for projector in projectors { try schema.setCheckpoint(lastSequence, of: projector, txn: txn) }
     }
 
     /// Applies one request. Domain refusals are returned; storage failures are thrown (the caller
@@ -63,6 +71,19 @@ struct LogAppender {
                 try txn.put(schema.streams, key: LogSchema.streamKey(stream.sessionID, version: version), value: sequenceKey)
                 if let messageID = entry.messageID {
                     try txn.put(schema.messages, key: LogSchema.messageKey(stream.sessionID, messageID: messageID), value: sequenceKey)
+                }
+                if !projectors.isEmpty {
+                    let recorded = RecordedEvent(
+                        formatVersion: EventCodec.formatVersion,
+                        sequence: sequence,
+                        sessionID: stream.sessionID,
+                        sessionVersion: version,
+                        timestamp: timestamp,
+                        event: entry.event,
+                        previousHash: lastHash,
+                        hash: hash
+                    )
+                    for projector in projectors { try projector.apply(recorded, in: txn) }
                 }
                 lastSequence = sequence
                 lastHash = hash

@@ -64,11 +64,11 @@ package struct LogSchema: Sendable {
         bigEndianBytes(version) + bigEndianBytes(sequence)
     }
 
-    static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
+    package static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }
 
-    static func readUInt64(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
+    package static func readUInt64(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
         var value: UInt64 = 0
         withUnsafeMutableBytes(of: &value) {
             $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 8]))

@@ -2,6 +2,7 @@
 /// so the writer thread only stamps positions and hashes.
 struct PreparedAppend: Sendable {
     struct Entry: Sendable {
+        let event: Event
         let type: String
         let payload: [UInt8]
         /// Set for ``MessageAdded``: the id that makes retries idempotent.
@@ -52,7 +53,7 @@ struct PreparedAppend: Sendable {
                 let payload = EventCodec.encodePayload(event)
                 guard payload.count <= UInt32.max else { throw EventStoreError(.invalidAppend, "an event payload exceeds 4 GiB") }
                 byteCount += payload.count
-                entries.append(Entry(type: type, payload: payload, messageID: messageID))
+                entries.append(Entry(event: event, type: type, payload: payload, messageID: messageID))
             }
             streams.append(Stream(sessionID: stream.sessionID, expectedVersion: stream.expectedVersion, entries: entries))
         }

@@ -1,0 +1,197 @@
+import Crypto
+
+/// A read model derived from the log and kept in tables of the same LMDB environment.
+///
+/// The store calls ``apply(_:in:)`` inside the write transaction that appends the events, so a
+/// reader never sees an event without its projection. Each projector has a checkpoint (the last
+/// sequence it applied) kept by the store: a projector behind the log catches up when the store opens.
+///
+/// A projector must be deterministic: ``freshRows(from:)`` (a fold of the whole log in memory)
+/// must produce exactly the rows that applying the same events one by one leaves in its tables.
+/// ``EventStore/rebuild(_:progress:)`` and ``EventStore/verifyProjections(progress:)`` rely on it.
+public protocol LogProjector: Sendable {
+    /// A short stable name (`sessions`, `window`): the key of its checkpoint and of CLI options.
+    var name: String { get }
+    /// The tables it owns, in a fixed order.
+    var tables: [LMDBDatabase] { get }
+    /// Applies one appended event to the tables.
+    func apply(_ event: RecordedEvent, in txn: borrowing LMDBTransaction) throws
+    /// The complete contents of ``tables`` (same order) for the log that `feed` walks, each
+    /// table's rows sorted by key.
+    func freshRows(from feed: EventFeed) throws -> [[ProjectionRow]]
+}
+
+/// Walks a log: calls its argument with every event, in log order.
+public typealias EventFeed = ((RecordedEvent) throws -> Void) throws -> Void
+
+/// One key and value of a projection table.
+public struct ProjectionRow: Sendable, Hashable {
+    public var key: [UInt8]
+    public var value: [UInt8]
+
+    public init(key: [UInt8], value: [UInt8]) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// Opens the projectors' tables inside the store's opening transaction (created when it is writable).
+public typealias ProjectorFactory = @Sendable (borrowing LMDBTransaction) throws -> [any LogProjector]
+
+/// How a projection compares with a fresh fold of the log.
+public struct ProjectionCheck: Sendable, Hashable {
+    public var name: String
+    /// SHA-256 over the stored tables' keys and values, in key order.
+    public var storedDigest: String
+    /// The same digest over a fresh fold of the log.
+    public var freshDigest: String
+    /// The projection's checkpoint and the log's head: equal when it is up to date.
+    public var checkpoint: UInt64
+    public var head: UInt64
+
+    public var holds: Bool { storedDigest == freshDigest && checkpoint == head }
+}
+
+extension LogSchema {
+    static func checkpointKey(_ projector: String) -> [UInt8] { Array("checkpoint.\(projector)".utf8) }
+
+    func checkpoint(of projector: any LogProjector, txn: borrowing LMDBTransaction) throws -> UInt64 {
+        try txn.get(meta, key: Self.checkpointKey(projector.name)).map { Self.readUInt64($0) } ?? 0
+    }
+
+    func setCheckpoint(_ sequence: UInt64, of projector: any LogProjector, txn: borrowing LMDBTransaction) throws {
+        try txn.put(meta, key: Self.checkpointKey(projector.name), value: Self.bigEndianBytes(sequence))
+    }
+}
+
+extension EventStore {
+    /// The projectors' names.
+    public var projectorNames: [String] { projectors.map(\.name) }
+
+    /// Applies to `projectors` every event after their checkpoints, in write transactions of `chunk`
+    /// events. Returns the number of events applied.
+    @discardableResult
+    func catchUpProjectors(chunk: Int = 20_000) throws -> UInt64 {
+        var applied: UInt64 = 0
+        for projector in projectors {
+            while true {
+                let count = try environment.writeGrowingMap { txn -> Int in
+                    let checkpoint = try schema.checkpoint(of: projector, txn: txn)
+                    if checkpoint == 0 {
+                        // No checkpoint: whatever the tables hold is not known to match the log; start afresh.
+                        for table in projector.tables { try txn.clear(table) }
+                    }
+                    let start = checkpoint + 1
+                    var last: UInt64 = 0
+                    var count = 0
+                    try txn.withCursor(schema.events) { cursor in
+                        var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(start))
+                        while let current = entry, count < chunk {
+                            let record = try EventCodec.decodeRecord(current.value)
+                            try projector.apply(record, in: txn)
+                            last = record.sequence
+                            count += 1
+                            entry = try cursor.next()
+                        }
+                    }
+                    if count > 0 { try schema.setCheckpoint(last, of: projector, txn: txn) }
+                    return count
+                }
+                applied += UInt64(count)
+                if count < chunk { break }
+            }
+        }
+        return applied
+    }
+
+    /// Rebuilds the named projections (all when `names` is empty) from the whole log, in one write
+    /// transaction: readers see the old tables or the new ones, never a mix, and a concurrent writer
+    /// (another process included) waits on LMDB's write lock until the swap is committed.
+    /// - Parameter progress: called every 100,000 events read, with the count so far.
+    /// - Returns: the number of events folded.
+    /// - Throws: ``EventStoreError/Code/invalidAppend`` for an unknown name.
+    @discardableResult
+    public func rebuild(_ names: [String] = [], progress: (UInt64) -> Void = { _ in }) throws -> UInt64 {
+        let selected = try selectProjectors(names)
+        return try environment.writeGrowingMap { txn in
+            var folded: UInt64 = 0
+            for projector in selected {
+                folded = 0
+                let rows = try projector.freshRows { body in
+                    try forEachEvent(txn: txn) { record in
+                        try body(record)
+                        folded += 1
+                        if folded % 100_000 == 0 { progress(folded) }
+                    }
+                }
+                for (table, tableRows) in zip(projector.tables, rows) {
+                    try txn.clear(table)
+                    for row in tableRows { try txn.put(table, key: row.key, value: row.value, append: true) }
+                }
+                try schema.setCheckpoint(try headSequence(txn: txn), of: projector, txn: txn)
+            }
+            return folded
+        }
+    }
+
+    /// Compares each projection with a fresh fold of the log (digests of every key and value).
+    public func verifyProjections() throws -> [ProjectionCheck] {
+        try environment.read { txn in
+            let head = try headSequence(txn: txn)
+            return try projectors.map { projector in
+                let fresh = try projector.freshRows { body in try forEachEvent(txn: txn, body) }
+                var freshHasher = SHA256()
+                for rows in fresh { for row in rows { Self.digest(key: row.key, value: row.value, into: &freshHasher) } }
+                var storedHasher = SHA256()
+                for table in projector.tables {
+                    try txn.withCursor(table) { cursor in
+                        var entry = try cursor.first()
+                        while let current = entry {
+                            Self.digest(key: current.key, value: current.value, into: &storedHasher)
+                            entry = try cursor.next()
+                        }
+                    }
+                }
+                return ProjectionCheck(
+                    name: projector.name,
+                    storedDigest: Array(storedHasher.finalize()).hexString,
+                    freshDigest: Array(freshHasher.finalize()).hexString,
+                    checkpoint: try schema.checkpoint(of: projector, txn: txn),
+                    head: head
+                )
+            }
+        }
+    }
+
+    private static func digest(key: some Collection<UInt8>, value: some Collection<UInt8>, into hasher: inout SHA256) {
+        hasher.update(data: LogSchema.bigEndianBytes(UInt64(key.count)))
+        hasher.update(data: Array(key))
+        hasher.update(data: LogSchema.bigEndianBytes(UInt64(value.count)))
+        hasher.update(data: Array(value))
+    }
+
+    private func selectProjectors(_ names: [String]) throws -> [any LogProjector] {
+        guard !names.isEmpty else { return projectors }
+        return try names.map { name in
+            guard let projector = projectors.first(where: { $0.name == name }) else {
+                throw EventStoreError(.invalidAppend, "no projection named \(name) (known: \(projectorNames.joined(separator: ", ")))")
+            }
+            return projector
+        }
+    }
+
+    /// Calls `body` with every record of the log, in order, inside `txn`.
+    func forEachEvent(txn: borrowing LMDBTransaction, _ body: (RecordedEvent) throws -> Void) throws {
+        try txn.withCursor(schema.events) { cursor in
+            var entry = try cursor.first()
+            while let current = entry {
+                try body(try EventCodec.decodeRecord(current.value))
+                entry = try cursor.next()
+            }
+        }
+    }
+
+    func headSequence(txn: borrowing LMDBTransaction) throws -> UInt64 {
+        try txn.withCursor(schema.events) { cursor in try cursor.last().map { LogSchema.readUInt64($0.key) } ?? 0 }
+    }
+}

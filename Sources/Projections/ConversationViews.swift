@@ -1,0 +1,78 @@
+import EventLog
+import Foundation
+
+/// The read side of convlog: sessions and their recent messages, from the projections, and the
+/// same as of any point of the log (time travel).
+///
+/// ```swift
+/// let views = try ConversationViews.open(directory: dataDir)
+/// let context = try views.context(of: "s1", window: 5)
+/// ```
+public struct ConversationViews: Sendable {
+    /// The log the views are kept from.
+    public let store: EventStore
+    /// The `sessions` projection.
+    public let sessions: SessionsProjector
+    /// The `window` projection.
+    public let window: WindowProjector
+
+    /// Opens the event log in `directory` with the `sessions` and `window` projections, bringing
+    /// them up to date with the log.
+    /// - Parameter windowCapacity: messages kept per session by the window projection.
+    public static func open(
+        directory: URL,
+        configuration: EventStore.Configuration = .init(),
+        windowCapacity: Int = RecentWindow.defaultCapacity
+    ) throws -> ConversationViews {
+        let store = try EventStore(directory: directory, configuration: configuration) { txn in
+            [try SessionsProjector(txn: txn), try WindowProjector(capacity: windowCapacity, txn: txn)]
+        }
+        guard let sessions = store.projectors.lazy.compactMap({ $0 as? SessionsProjector }).first,
+            let window = store.projectors.lazy.compactMap({ $0 as? WindowProjector }).first
+        else { preconditionFailure("the factory above makes both projectors") }
+        return ConversationViews(store: store, sessions: sessions, window: window)
+    }
+
+    /// A session's state, or nil when it does not exist.
+    public func session(_ sessionID: String) throws -> SessionState? {
+        try store.environment.read { txn in try sessions.state(of: sessionID, txn: txn) }
+    }
+
+    /// A session's state and its last `count` messages (oldest first), from one snapshot; nil when
+    /// the session does not exist. `count` beyond the window's capacity is capped at it.
+    public func context(of sessionID: String, window count: Int) throws -> (state: SessionState, messages: [WindowMessage])? {
+        try store.environment.read { txn in
+            guard let state = try sessions.state(of: sessionID, txn: txn) else { return nil }
+            return (state, try window.recent(sessionID, count: count, txn: txn))
+        }
+    }
+
+    /// Sessions by last update, newest first, optionally only one user's.
+    public func listSessions(userID: String? = nil, limit: Int, after cursor: SessionCursor? = nil) throws -> SessionPage {
+        try store.environment.read { txn in try sessions.list(userID: userID, limit: limit, after: cursor, txn: txn) }
+    }
+
+    /// The session's state as it was once the log held events up to `sequence`; nil when the
+    /// session had no event by then.
+    public func session(_ sessionID: String, asOf sequence: UInt64) throws -> SessionState? {
+        var state: SessionState?
+        try store.visitEvents(inSession: sessionID) { record in
+            guard record.sequence <= sequence else { return false }
+            state = SessionState.folding(state, record)
+            return true
+        }
+        return state
+    }
+
+    /// The session's last `count` messages (oldest first) as they were once the log held events up
+    /// to `sequence`. Not capped by the window's capacity: it reads the log itself.
+    public func messages(of sessionID: String, count: Int, asOf sequence: UInt64) throws -> [WindowMessage] {
+        var messages: [WindowMessage] = []
+        guard count > 0 else { return messages }
+        try store.visitEvents(inSession: sessionID, direction: .backward) { record in
+            if record.sequence <= sequence, let entry = WindowMessage(record) { messages.append(entry) }
+            return messages.count < count
+        }
+        return messages.reversed()
+    }
+}

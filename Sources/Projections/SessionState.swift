@@ -1,0 +1,89 @@
+import EventLog
+
+/// What is known of a session: the `sessions` projection's row, folded from the session's events.
+public struct SessionState: Sendable, Hashable {
+    public var sessionID: String
+    /// When the session began (its first event), UTC ms.
+    public var createdAt: Int64
+    /// When its last event was stored, UTC ms.
+    public var lastUpdated: Int64
+    public var userID: String?
+    /// Metadata given at creation.
+    public var metadata: [String: JSONValue]
+    /// Messages added so far.
+    public var messageCount: UInt64
+    /// The session's version: the number of its events.
+    public var version: UInt64
+    /// The global sequence of its last event.
+    public var lastSequence: UInt64
+    /// The context object, as merged from every `ContextUpdated`.
+    public var context: [String: JSONValue]
+    /// The `topic` most recently set by the analyzer, if any.
+    public var lastTopic: JSONValue?
+
+    public init(
+        sessionID: String,
+        createdAt: Int64,
+        lastUpdated: Int64,
+        userID: String? = nil,
+        metadata: [String: JSONValue] = [:],
+        messageCount: UInt64 = 0,
+        version: UInt64 = 0,
+        lastSequence: UInt64 = 0,
+        context: [String: JSONValue] = [:],
+        lastTopic: JSONValue? = nil
+    ) {
+        self.sessionID = sessionID
+        self.createdAt = createdAt
+        self.lastUpdated = lastUpdated
+        self.userID = userID
+        self.metadata = metadata
+        self.messageCount = messageCount
+        self.version = version
+        self.lastSequence = lastSequence
+        self.context = context
+        self.lastTopic = lastTopic
+    }
+
+    /// The context key the analyzer writes the topic under.
+    public static let topicKey = "topic"
+
+    /// The fold: the state after `record`, given the state before it (nil before the first event).
+    ///
+    /// - `SessionCreated` sets user id, metadata and creation time (a repeated one changes nothing else);
+    /// - `MessageAdded` counts the message;
+    /// - `ContextUpdated` merges its changes into the context, a `null` value removing its key, and
+    ///   an analyzer update carrying `topic` becomes ``lastTopic``;
+    /// - an event type this build does not know only advances ``version`` and ``lastUpdated``.
+    ///
+    /// A session whose first event is not `SessionCreated` starts with no user and no metadata.
+    public static func folding(_ state: SessionState?, _ record: RecordedEvent) -> SessionState {
+        var next = state ?? SessionState(sessionID: record.sessionID, createdAt: record.timestamp, lastUpdated: record.timestamp)
+        next.version = record.sessionVersion
+        next.lastSequence = record.sequence
+        next.lastUpdated = record.timestamp
+        switch record.event {
+        case .sessionCreated(let created):
+            if state == nil {
+                next.userID = created.userID
+                next.metadata = created.metadata
+            }
+        case .messageAdded:
+            next.messageCount += 1
+        case .contextUpdated(let update):
+            for (key, value) in update.changes {
+                if value == .null {
+                    next.context.removeValue(forKey: key)
+                } else {
+                    next.context[key] = value
+                }
+            }
+            if update.source == .analyzer, let topic = update.changes[topicKey], topic != .null {
+                next.lastTopic = topic
+            }
+        case .unrecognized:
+            break
+        }
+        return next
+    }
+}

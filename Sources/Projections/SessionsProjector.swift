@@ -1,0 +1,104 @@
+import EventLog
+
+/// The `sessions` projection: one ``SessionState`` per session, and two indexes that list
+/// sessions by last update, overall and per user.
+public struct SessionsProjector: LogProjector {
+    public let name = "sessions"
+    let sessions: LMDBDatabase
+    let byUpdate: LMDBDatabase
+    let byUser: LMDBDatabase
+
+    public var tables: [LMDBDatabase] { [sessions, byUpdate, byUser] }
+
+    /// Opens its tables (creating them in a write transaction).
+    public init(txn: borrowing LMDBTransaction) throws {
+        sessions = try txn.openDatabase(named: "projection.sessions", create: txn.isWritable)
+        byUpdate = try txn.openDatabase(named: "projection.sessionsByUpdate", create: txn.isWritable)
+        byUser = try txn.openDatabase(named: "projection.sessionsByUser", create: txn.isWritable)
+    }
+
+    public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
+        let key = ProjectionRows.sessionKey(record.sessionID)
+        let old = try txn.get(sessions, key: key).map { try ProjectionRows.decodeSession($0) }
+        let new = SessionState.folding(old, record)
+        if let old {
+            try txn.delete(byUpdate, key: ProjectionRows.updateKey(old))
+            if let userID = old.userID { try txn.delete(byUser, key: ProjectionRows.userKey(userID, old)) }
+        }
+        try txn.put(sessions, key: key, value: ProjectionRows.encode(new))
+        try txn.put(byUpdate, key: ProjectionRows.updateKey(new), value: [])
+        if let userID = new.userID { try txn.put(byUser, key: ProjectionRows.userKey(userID, new), value: []) }
+    }
+
+    public func freshRows(from feed: EventFeed) throws -> [[ProjectionRow]] {
+        var states: [String: SessionState] = [:]
+        try feed { record in states[record.sessionID] = SessionState.folding(states[record.sessionID], record) }
+        var sessionRows: [ProjectionRow] = []
+        var updateRows: [ProjectionRow] = []
+        var userRows: [ProjectionRow] = []
+        for state in states.values {
+            sessionRows.append(ProjectionRow(key: ProjectionRows.sessionKey(state.sessionID), value: ProjectionRows.encode(state)))
+            updateRows.append(ProjectionRow(key: ProjectionRows.updateKey(state), value: []))
+            if let userID = state.userID { userRows.append(ProjectionRow(key: ProjectionRows.userKey(userID, state), value: [])) }
+        }
+        return [sessionRows, updateRows, userRows].map(ProjectionRows.sorted)
+    }
+
+    /// The state of one session, or nil when it does not exist.
+    public func state(of sessionID: String, txn: borrowing LMDBTransaction) throws -> SessionState? {
+        try txn.get(sessions, key: ProjectionRows.sessionKey(sessionID)).map { try ProjectionRows.decodeSession($0) }
+    }
+
+    /// Sessions by last update, newest first, optionally of one user: up to `limit` after `cursor`.
+    func list(userID: String?, limit: Int, after cursor: SessionCursor?, txn: borrowing LMDBTransaction) throws -> SessionPage {
+        let prefix = userID.map(ProjectionRows.userPrefix) ?? []
+        let table = userID == nil ? byUpdate : byUser
+        return try txn.withCursor(table) { position in
+            // Seek just past the wanted range, then walk backwards (newest first).
+            let upperBound = cursor.map { prefix + $0.key } ?? (prefix.isEmpty ? nil : Array(prefix.dropLast()) + [1])
+            var entry = try upperBound.map { try position.seek(before: $0) } ?? position.last()
+            var page = SessionPage(sessions: [], nextCursor: nil)
+            while let current = entry, current.key.starts(with: prefix), page.sessions.count < limit {
+                let updateKey = Array(current.key.dropFirst(prefix.count))
+                let sessionID = String(decoding: updateKey.dropFirst(8), as: UTF8.self)
+                if let state = try state(of: sessionID, txn: txn) { page.sessions.append(state) }
+                entry = try position.previous()
+                if page.sessions.count == limit, let next = entry, next.key.starts(with: prefix) {
+                    page.nextCursor = SessionCursor(key: updateKey)
+                }
+            }
+            return page
+        }
+    }
+}
+
+/// A place in a list of sessions, to ask for the next page.
+public struct SessionCursor: Sendable, Hashable {
+    let key: [UInt8]
+
+    /// The cursor as an opaque string for clients.
+    public var token: String { key.hexString }
+
+    /// Reads a token made by ``token``; nil when it is not one.
+    public init?(token: String) {
+        guard token.count % 2 == 0, token.count >= 16 else { return nil }
+        var bytes: [UInt8] = []
+        var index = token.startIndex
+        while index < token.endIndex {
+            let next = token.index(index, offsetBy: 2)
+            guard let byte = UInt8(token[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        key = bytes
+    }
+
+    init(key: [UInt8]) { self.key = key }
+}
+
+/// One page of sessions, newest update first.
+public struct SessionPage: Sendable, Hashable {
+    public var sessions: [SessionState]
+    /// Where the next page starts; nil on the last page.
+    public var nextCursor: SessionCursor?
+}

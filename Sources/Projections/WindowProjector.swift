@@ -1,0 +1,67 @@
+import EventLog
+
+/// The `window` projection: the last ``capacity`` messages of every session, keyed so that reading
+/// the last k costs k reads, whatever the session's length or the log's size.
+public struct WindowProjector: LogProjector {
+    public let name = "window"
+    /// The most messages kept per session. Changing it needs `convlog rebuild --projection window`.
+    public let capacity: Int
+    let window: LMDBDatabase
+
+    public var tables: [LMDBDatabase] { [window] }
+
+    /// Opens its table (creating it in a write transaction).
+    public init(capacity: Int, txn: borrowing LMDBTransaction) throws {
+        precondition(capacity >= 1, "a window keeps at least one message")
+        self.capacity = capacity
+        window = try txn.openDatabase(named: "projection.window", create: txn.isWritable)
+    }
+
+    public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
+        guard let entry = WindowMessage(record) else { return }
+        let ordinal = try lastOrdinal(of: record.sessionID, txn: txn) + 1
+        try txn.put(window, key: ProjectionRows.windowKey(record.sessionID, ordinal: ordinal), value: ProjectionRows.encode(entry))
+        if ordinal > UInt64(capacity) {
+            try txn.delete(window, key: ProjectionRows.windowKey(record.sessionID, ordinal: ordinal - UInt64(capacity)))
+        }
+    }
+
+    public func freshRows(from feed: EventFeed) throws -> [[ProjectionRow]] {
+        var windows: [String: RecentWindow] = [:]
+        try feed { record in
+            guard case .messageAdded = record.event else { return }
+            windows[record.sessionID, default: RecentWindow(capacity: capacity)] =
+                windows[record.sessionID, default: RecentWindow(capacity: capacity)].folding(record)
+        }
+        var rows: [ProjectionRow] = []
+        for (sessionID, recent) in windows {
+            guard let ordinals = recent.ordinals else { continue }
+            for (ordinal, entry) in zip(ordinals, recent.messages) {
+                rows.append(ProjectionRow(key: ProjectionRows.windowKey(sessionID, ordinal: ordinal), value: ProjectionRows.encode(entry)))
+            }
+        }
+        return [ProjectionRows.sorted(rows)]
+    }
+
+    /// The last `count` messages of a session (at most ``capacity``), oldest first.
+    public func recent(_ sessionID: String, count: Int, txn: borrowing LMDBTransaction) throws -> [WindowMessage] {
+        let prefix = ProjectionRows.windowPrefix(sessionID)
+        return try txn.withCursor(window) { cursor in
+            var entry = try cursor.seek(before: ProjectionRows.windowKey(sessionID, ordinal: .max))
+            var messages: [WindowMessage] = []
+            while let current = entry, current.key.starts(with: prefix), messages.count < count {
+                messages.append(try ProjectionRows.decodeWindowMessage(current.value))
+                entry = try cursor.previous()
+            }
+            return messages.reversed()
+        }
+    }
+
+    private func lastOrdinal(of sessionID: String, txn: borrowing LMDBTransaction) throws -> UInt64 {
+        let prefix = ProjectionRows.windowPrefix(sessionID)
+        return try txn.withCursor(window) { cursor in
+            guard let last = try cursor.seek(before: ProjectionRows.windowKey(sessionID, ordinal: .max)), last.key.starts(with: prefix), last.key.count == prefix.count + 8 else { return 0 }
+            return LogSchema.readUInt64(last.key, at: prefix.count)
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import EventLog
+import Foundation
+import Testing
+
+@testable import Projections
+
+func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("convlog-proj-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try await body(directory)
+}
+
+/// A random but reproducible workload: sessions created, messages, context updates, unknown events.
+struct Workload {
+    private var generator: SplitMix64
+    private var created: [String] = []
+
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+
+    mutating func next(sessions: Int) -> AppendRequest {
+        let index = Int(generator.next() % UInt64(sessions))
+        let session = "session-\(index)"
+        guard created.contains(session) else {
+            created.append(session)
+            let user: String? = index % 3 == 0 ? nil : "user-\(index % 7)"
+            return AppendRequest(sessionID: session, expectedVersion: 0, events: [.sessionCreated(SessionCreated(userID: user, metadata: ["n": .integer(Int64(index))]))])
+        }
+        switch generator.next() % 10 {
+        case 0:
+            let key = "k\(generator.next() % 4)"
+            let value: JSONValue = generator.next() % 3 == 0 ? .null : .integer(Int64(generator.next() % 100))
+            return AppendRequest(sessionID: session, events: [.contextUpdated(ContextUpdated(changes: [key: value], source: .client))])
+        case 1:
+            return AppendRequest(sessionID: session, events: [.contextUpdated(ContextUpdated(changes: ["topic": .string("t\(generator.next() % 5)")], source: .analyzer))])
+        case 2 where generator.next() % 5 == 0:
+            return AppendRequest(sessionID: session, events: [.unrecognized(type: "FutureEvent", payload: [1, 2])])
+        default:
+            let id = "m\(generator.next())"
+            let role: MessageRole = generator.next() % 2 == 0 ? .user : .assistant
+            return AppendRequest(sessionID: session, events: [.messageAdded(MessageAdded(messageID: id, role: role, content: .text("text \(id)")))])
+        }
+    }
+}
+
+/// A small fixed-seed generator (the standard library's is not seedable).
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func nosync() -> EventStore.Configuration {
+    var configuration = EventStore.Configuration()
+    configuration.durability = .nosync
+    return configuration
+}
+
+@Suite("Projections in the store")
+struct ProjectionStoreTests {
+    @Test("10,000 random events across 300 sessions: the projections equal a fresh fold")
+    func projectionEqualsFreshFold() async throws {
+        try await withTemporaryDirectory { directory in
+            let views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 7)
+            defer { views.store.close() }
+            var workload = Workload(seed: 42)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<10 {
+                    // Ten concurrent streams of appends, so group commits hold many events.
+                    var requests: [AppendRequest] = []
+                    for _ in 0..<1_000 { requests.append(workload.next(sessions: 300)) }
+                    let batch = requests
+                    group.addTask { for request in batch { _ = try? await views.store.append(request) } }
+                }
+                try await group.waitForAll()
+            }
+            let checks = try views.store.verifyProjections()
+            #expect(checks.map(\.name) == ["sessions", "window"])
+            for check in checks { #expect(check.holds, "\(check)") }
+            #expect(try views.store.counts().events > 9_000)
+
+            // And every session's state is the pure fold of its own events.
+            for index in stride(from: 0, to: 300, by: 37) {
+                let id = "session-\(index)"
+                let folded = try views.store.events(inSession: id).reduce(nil) { SessionState.folding($0, $1) }
+                #expect(try views.session(id) == folded)
+                let window = try views.store.events(inSession: id).reduce(RecentWindow(capacity: 7)) { $0.folding($1) }
+                #expect(try views.context(of: id, window: 100)?.messages == window.messages)
+            }
+        }
+    }
+
+    @Test("rebuild is bit-identical, and a lost checkpoint is caught up on open")
+    func rebuildAndCatchUp() async throws {
+        try await withTemporaryDirectory { directory in
+            var views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 5)
+            var workload = Workload(seed: 7)
+            for _ in 0..<2_000 { _ = try? await views.store.append(workload.next(sessions: 40)) }
+            let before = try views.store.verifyProjections()
+            #expect(before.allSatisfy { $0.holds })
+
+            var reported: [UInt64] = []
+            let folded = try views.store.rebuild { reported.append($0) }
+            #expect(folded == UInt64(try views.store.counts().events))
+            let after = try views.store.verifyProjections()
+            #expect(after.map(\.storedDigest) == before.map(\.storedDigest))
+            #expect(after.allSatisfy { $0.holds })
+
+            // Lose the checkpoints and corrupt a table; reopening rebuilds from the log.
+            try views.store.environment.write { txn in
+                for name in ["sessions", "window"] { _ = try txn.delete(views.store.schema.meta, key: Array("checkpoint.\(name)".utf8)) }
+                try txn.put(views.window.window, key: Array("bogus".utf8), value: [1])
+            }
+            views.store.close()
+            views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 5)
+            defer { views.store.close() }
+            let reopened = try views.store.verifyProjections()
+            #expect(reopened.map(\.storedDigest) == before.map(\.storedDigest))
+            #expect(reopened.allSatisfy { $0.holds })
+        }
+    }
+
+    @Test("a projection behind the log catches up from its checkpoint")
+    func catchUpFromCheckpoint() async throws {
+        try await withTemporaryDirectory { directory in
+            // Write events with no projections at all, then open with them.
+            let bare = try EventStore(directory: directory, configuration: nosync())
+            var workload = Workload(seed: 3)
+            for _ in 0..<500 { _ = try? await bare.append(workload.next(sessions: 20)) }
+            bare.close()
+            let views = try ConversationViews.open(directory: directory, configuration: nosync())
+            defer { views.store.close() }
+            #expect(try views.store.verifyProjections().allSatisfy { $0.holds })
+            #expect(try views.session("session-1") != nil)
+        }
+    }
+
+    @Test("rebuild names an unknown projection")
+    func rebuildUnknown() async throws {
+        try await withTemporaryDirectory { directory in
+            let views = try ConversationViews.open(directory: directory, configuration: nosync())
+            defer { views.store.close() }
+            let error = #expect(throws: EventStoreError.self) { try views.store.rebuild(["nope"]) }
+            #expect(error?.message.contains("nope") == true)
+        }
+    }
+
+    @Test("the window as of sequence s equals the window of the log truncated at s")
+    func timeTravel() async throws {
+        try await withTemporaryDirectory { directory in
+            let full = try ConversationViews.open(directory: directory.appendingPathComponent("full"), configuration: nosync(), windowCapacity: 50)
+            let truncated = try ConversationViews.open(directory: directory.appendingPathComponent("cut"), configuration: nosync(), windowCapacity: 50)
+            defer {
+                full.store.close()
+                truncated.store.close()
+            }
+            var workload = Workload(seed: 11)
+            let cut: UInt64 = 700
+            for _ in 0..<1_500 {
+                let request = workload.next(sessions: 10)
+                let result = try? await full.store.append(request)
+                if let sequence = result?.positions.last?.sequence, sequence <= cut { _ = try await truncated.store.append(request) }
+            }
+            #expect(try truncated.store.head().sequence == cut)
+            for index in 0..<10 {
+                let id = "session-\(index)"
+                let past = try full.messages(of: id, count: 8, asOf: cut)
+                let expected = try truncated.context(of: id, window: 8)?.messages ?? []
+                #expect(past.map(\.sequence) == expected.map(\.sequence))
+                #expect(past.map(\.message) == expected.map(\.message))
+                var pastState = try full.session(id, asOf: cut)
+                var expectedState = try truncated.session(id)
+                pastState?.createdAt = 0; pastState?.lastUpdated = 0
+                expectedState?.createdAt = 0; expectedState?.lastUpdated = 0
+                #expect(pastState == expectedState)
+            }
+        }
+    }
+
+    @Test("sessions are listed newest first, paged, and per user")
+    func listing() async throws {
+        try await withTemporaryDirectory { directory in
+            let views = try ConversationViews.open(directory: directory, configuration: nosync())
+            defer { views.store.close() }
+            for index in 0..<7 {
+                _ = try await views.store.append(AppendRequest(sessionID: "s\(index)", events: [.sessionCreated(SessionCreated(userID: index % 2 == 0 ? "even" : "odd"))]))
+                try await Task.sleep(for: .milliseconds(3))  // distinct update times
+            }
+            _ = try await views.store.append(AppendRequest(sessionID: "s0", events: [text("late")]))
+
+            var seen: [String] = []
+            var cursor: SessionCursor?
+            repeat {
+                let page = try views.listSessions(limit: 3, after: cursor)
+                seen += page.sessions.map(\.sessionID)
+                cursor = page.nextCursor
+                if let token = cursor?.token { cursor = SessionCursor(token: token) }
+            } while cursor != nil
+            #expect(seen == ["s0", "s6", "s5", "s4", "s3", "s2", "s1"])
+            #expect(try views.listSessions(userID: "even", limit: 10).sessions.map(\.sessionID) == ["s0", "s6", "s4", "s2"])
+            #expect(try views.listSessions(userID: "odd", limit: 2).sessions.map(\.sessionID) == ["s5", "s3"])
+            #expect(try views.listSessions(userID: "nobody", limit: 5).sessions.isEmpty)
+            #expect(SessionCursor(token: "zz") == nil)
+        }
+    }
+}
