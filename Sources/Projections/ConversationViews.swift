@@ -17,15 +17,19 @@ public struct ConversationViews: Sendable {
     public let window: WindowProjector
 
     /// Opens the event log in `directory` with the `sessions` and `window` projections, bringing
-    /// them up to date with the log.
-    /// - Parameter windowCapacity: messages kept per session by the window projection.
+    /// them up to date with the log (and rebuilding the window when its capacity changed).
+    /// - Parameter windowCapacity: messages kept per session by the window projection; nil keeps
+    ///   the capacity the stored window was built with (or the default for a new log).
     public static func open(
         directory: URL,
         configuration: EventStore.Configuration = .init(),
-        windowCapacity: Int = RecentWindow.defaultCapacity
+        windowCapacity: Int? = nil
     ) throws -> ConversationViews {
-        let store = try EventStore(directory: directory, configuration: configuration) { txn in
-            [try SessionsProjector(txn: txn), try WindowProjector(capacity: windowCapacity, txn: txn)]
+        let store = try EventStore(directory: directory, configuration: configuration) { txn, fingerprints in
+            let capacity = windowCapacity
+                ?? WindowProjector.capacity(fromFingerprint: fingerprints["window"])
+                ?? RecentWindow.defaultCapacity
+            return [try SessionsProjector(txn: txn), try WindowProjector(capacity: capacity, txn: txn)]
         }
         guard let sessions = store.projectors.lazy.compactMap({ $0 as? SessionsProjector }).first,
             let window = store.projectors.lazy.compactMap({ $0 as? WindowProjector }).first

@@ -9,6 +9,8 @@ public struct SessionsProjector: LogProjector {
     let byUser: LMDBDatabase
 
     public var tables: [LMDBDatabase] { [sessions, byUpdate, byUser] }
+    /// The row format version.
+    public var fingerprint: [UInt8] { [ProjectionRows.rowVersion] }
 
     /// Opens its tables (creating them in a write transaction).
     public init(txn: borrowing LMDBTransaction) throws {

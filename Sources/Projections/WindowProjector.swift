@@ -9,12 +9,20 @@ public struct WindowProjector: LogProjector {
     let window: LMDBDatabase
 
     public var tables: [LMDBDatabase] { [window] }
+    /// The row format version and the capacity.
+    public var fingerprint: [UInt8] { [ProjectionRows.rowVersion] + LogSchema.bigEndianBytes(UInt64(capacity)) }
 
     /// Opens its table (creating it in a write transaction).
     public init(capacity: Int, txn: borrowing LMDBTransaction) throws {
         precondition(capacity >= 1, "a window keeps at least one message")
         self.capacity = capacity
         window = try txn.openDatabase(named: "projection.window", create: txn.isWritable)
+    }
+
+    /// The capacity a stored window projection was built with, from its fingerprint.
+    public static func capacity(fromFingerprint fingerprint: [UInt8]?) -> Int? {
+        guard let fingerprint, fingerprint.count == 9, fingerprint[0] == ProjectionRows.rowVersion else { return nil }
+        return fingerprint.withUnsafeBytes { Int(exactly: LogSchema.readUInt64($0, at: 1)) }
     }
 
     public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {

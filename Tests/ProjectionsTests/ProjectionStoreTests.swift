@@ -140,6 +140,28 @@ struct ProjectionStoreTests {
         }
     }
 
+    @Test("a new window capacity rebuilds the window; readers adopt the stored capacity")
+    func capacityChange() async throws {
+        try await withTemporaryDirectory { directory in
+            var views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 3)
+            for index in 0..<10 { _ = try await views.store.append(AppendRequest(sessionID: "s", events: [text("m\(index)")])) }
+            #expect(try views.context(of: "s", window: 100)?.messages.count == 3)
+            views.store.close()
+
+            views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 6)
+            #expect(try views.store.verifyProjections().allSatisfy { $0.holds })
+            #expect(try views.context(of: "s", window: 100)?.messages.map(\.message.messageID) == (4..<10).map { "m\($0)" })
+            views.store.close()
+
+            var readOnly = nosync()
+            readOnly.readOnly = true
+            let reader = try ConversationViews.open(directory: directory, configuration: readOnly)
+            defer { reader.store.close() }
+            #expect(reader.window.capacity == 6)
+            #expect(try reader.store.verifyProjections().allSatisfy { $0.holds })
+        }
+    }
+
     @Test("rebuild names an unknown projection")
     func rebuildUnknown() async throws {
         try await withTemporaryDirectory { directory in

@@ -60,7 +60,7 @@ public final class EventStore: Sendable {
     public init(
         directory: URL,
         configuration: Configuration = Configuration(),
-        projectors makeProjectors: ProjectorFactory = { _ in [] }
+        projectors makeProjectors: ProjectorFactory = { _, _ in [] }
     ) throws {
         let dataFile = directory.appendingPathComponent("data.mdb")
         if configuration.readOnly {
@@ -81,8 +81,17 @@ public final class EventStore: Sendable {
         lmdbConfiguration.readOnly = configuration.readOnly
         let environment = try LMDBEnvironment(directory: directory, configuration: lmdbConfiguration)
         let (schema, projectors) = try configuration.readOnly
-            ? environment.read { txn in (try LogSchema(in: txn, create: false), try makeProjectors(txn)) }
-            : environment.writeGrowingMap { txn in (try LogSchema(in: txn, create: true), try makeProjectors(txn)) }
+            ? environment.read { txn in
+                let schema = try LogSchema(in: txn, create: false)
+                return (schema, try makeProjectors(txn, try schema.storedFingerprints(txn: txn)))
+            }
+            : environment.writeGrowingMap { txn in
+                let schema = try LogSchema(in: txn, create: true)
+                let stored = try schema.storedFingerprints(txn: txn)
+                let projectors = try makeProjectors(txn, stored)
+                for projector in projectors { try schema.adoptFingerprint(of: projector, stored: stored, txn: txn) }
+                return (schema, projectors)
+            }
         self.environment = environment
         self.schema = schema
         self.projectors = projectors

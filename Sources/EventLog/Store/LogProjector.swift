@@ -14,6 +14,10 @@ public protocol LogProjector: Sendable {
     var name: String { get }
     /// The tables it owns, in a fixed order.
     var tables: [LMDBDatabase] { get }
+    /// The parameters its rows depend on (such as the window's capacity), as bytes. When a store
+    /// opens with a projector whose fingerprint differs from the one its tables were built with,
+    /// the projection is rebuilt from the log.
+    var fingerprint: [UInt8] { get }
     /// Applies one appended event to the tables.
     func apply(_ event: RecordedEvent, in txn: borrowing LMDBTransaction) throws
     /// The complete contents of ``tables`` (same order) for the log that `feed` walks, each
@@ -35,8 +39,10 @@ public struct ProjectionRow: Sendable, Hashable {
     }
 }
 
-/// Opens the projectors' tables inside the store's opening transaction (created when it is writable).
-public typealias ProjectorFactory = @Sendable (borrowing LMDBTransaction) throws -> [any LogProjector]
+/// Opens the projectors' tables inside the store's opening transaction (created when it is
+/// writable). Its second argument holds the fingerprints the stored projections were built with,
+/// by projector name, so a reader can open a projector exactly as it was built.
+public typealias ProjectorFactory = @Sendable (borrowing LMDBTransaction, [String: [UInt8]]) throws -> [any LogProjector]
 
 /// How a projection compares with a fresh fold of the log.
 public struct ProjectionCheck: Sendable, Hashable {
@@ -48,12 +54,36 @@ public struct ProjectionCheck: Sendable, Hashable {
     /// The projection's checkpoint and the log's head: equal when it is up to date.
     public var checkpoint: UInt64
     public var head: UInt64
+    /// Whether the tables were built with the projector's current parameters.
+    public var fingerprintMatches: Bool
 
-    public var holds: Bool { storedDigest == freshDigest && checkpoint == head }
+    public var holds: Bool { storedDigest == freshDigest && checkpoint == head && fingerprintMatches }
 }
 
 extension LogSchema {
     static func checkpointKey(_ projector: String) -> [UInt8] { Array("checkpoint.\(projector)".utf8) }
+    static let fingerprintPrefix = Array("fingerprint.".utf8)
+
+    /// The fingerprints stored for every projection, by name.
+    func storedFingerprints(txn: borrowing LMDBTransaction) throws -> [String: [UInt8]] {
+        try txn.withCursor(meta) { cursor in
+            var fingerprints: [String: [UInt8]] = [:]
+            var entry = try cursor.seek(atOrAfter: Self.fingerprintPrefix)
+            while let current = entry, current.key.starts(with: Self.fingerprintPrefix) {
+                fingerprints[String(decoding: current.key.dropFirst(Self.fingerprintPrefix.count), as: UTF8.self)] = Array(current.value)
+                entry = try cursor.next()
+            }
+            return fingerprints
+        }
+    }
+
+    /// Records the projector's fingerprint; when it changed, drops its checkpoint so that the
+    /// next catch-up rebuilds it from the log.
+    func adoptFingerprint(of projector: any LogProjector, stored: [String: [UInt8]], txn: borrowing LMDBTransaction) throws {
+        guard stored[projector.name] != projector.fingerprint else { return }
+        try txn.put(meta, key: Self.fingerprintPrefix + Array(projector.name.utf8), value: projector.fingerprint)
+        try txn.delete(meta, key: Self.checkpointKey(projector.name))
+    }
 
     func checkpoint(of projector: any LogProjector, txn: borrowing LMDBTransaction) throws -> UInt64 {
         try txn.get(meta, key: Self.checkpointKey(projector.name)).map { Self.readUInt64($0) } ?? 0
@@ -128,6 +158,7 @@ extension EventStore {
                     try txn.clear(table)
                     for row in tableRows { try txn.put(table, key: row.key, value: row.value, append: true) }
                 }
+                try schema.adoptFingerprint(of: projector, stored: try schema.storedFingerprints(txn: txn), txn: txn)
                 try schema.setCheckpoint(try headSequence(txn: txn), of: projector, txn: txn)
             }
             return folded
@@ -138,6 +169,7 @@ extension EventStore {
     public func verifyProjections() throws -> [ProjectionCheck] {
         try environment.read { txn in
             let head = try headSequence(txn: txn)
+            let fingerprints = try schema.storedFingerprints(txn: txn)
             return try projectors.map { projector in
                 let fresh = try projector.freshRows { body in try forEachEvent(txn: txn, body) }
                 var freshHasher = SHA256()
@@ -157,7 +189,8 @@ extension EventStore {
                     storedDigest: Array(storedHasher.finalize()).hexString,
                     freshDigest: Array(freshHasher.finalize()).hexString,
                     checkpoint: try schema.checkpoint(of: projector, txn: txn),
-                    head: head
+                    head: head,
+                    fingerprintMatches: fingerprints[projector.name] == projector.fingerprint
                 )
             }
         }
