@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Projections", targets: ["Projections"]),
+        .executable(name: "convlog", targets: ["convlog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -33,6 +34,20 @@ let package = Package(
             name: "Projections",
             dependencies: ["EventLog"]
         ),
+        .target(
+            name: "ConvLog",
+            dependencies: ["EventLog", "Projections"]
+        ),
+        .executableTarget(
+            name: "convlog",
+            dependencies: [
+                "EventLog",
+                "Projections",
+                "ConvLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/convlog"
+        ),
         .executableTarget(
             name: "convlog-bench",
             dependencies: [
@@ -54,6 +69,10 @@ let package = Package(
         .testTarget(
             name: "EventLogTests",
             dependencies: ["EventLog", "CLMDB", "EventLogCrashWriter"]
+        ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["EventLog", "Projections", "convlog"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -27,6 +27,33 @@ extension EventStore {
         }
     }
 
+    /// Calls `body` with each record from global sequence `start` on, in log order, until it
+    /// returns false. Reads in snapshots of `chunk` records, so a long walk never holds up the writer.
+    public func visitEvents(from start: UInt64 = 1, chunk: Int = 50_000, _ body: (RecordedEvent) throws -> Bool) throws {
+        var next = start
+        while true {
+            var stop = false
+            let visited = try environment.read { txn in
+                try txn.withCursor(schema.events) { cursor in
+                    var count = 0
+                    var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(next))
+                    while let current = entry, count < chunk {
+                        let record = try EventCodec.decodeRecord(current.value)
+                        count += 1
+                        next = record.sequence + 1
+                        guard try body(record) else {
+                            stop = true
+                            break
+                        }
+                        entry = try cursor.next()
+                    }
+                    return count
+                }
+            }
+            if stop || visited < chunk { return }
+        }
+    }
+
     /// Up to `limit` events of one session, from version `start` (forward: the first; backward:
     /// the latest, when nil), in the given direction. Empty for an unknown session.
     public func events(

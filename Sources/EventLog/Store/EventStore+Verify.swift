@@ -52,10 +52,13 @@ public struct ChainVerifier: Sendable {
 
     public init() {}
 
-    /// Checks the record stored under `key`; returns false (and sets ``failure``) when it does not hold.
+    /// Starts the check after `head`, a record already trusted (or checked with ``checkAnchor(key:record:)``).
+    public init(after head: ChainHead) { self.head = head }
+
+    /// Checks the record stored under `key`; returns it when it holds, or nil (and sets ``failure``).
     @discardableResult
-    public mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> Bool {
-        guard failure == nil else { return false }
+    public mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> RecordedEvent? {
+        guard failure == nil else { return nil }
         let keySequence = key.count == 8 ? LogSchema.readUInt64(key) : 0
         let expected = head.sequence + 1
         do {
@@ -68,15 +71,26 @@ public struct ChainVerifier: Sendable {
             } else if link.previousHash != head.hash {
                 failure = ChainFailure(sequence: keySequence, reason: .chainBroken)
             } else {
-                _ = try EventCodec.decodeRecord(record)
+                let decoded = try EventCodec.decodeRecord(record)
                 head = ChainHead(sequence: expected, hash: link.storedHash)
                 verifiedEvents += 1
-                return true
+                return decoded
             }
         } catch {
             failure = ChainFailure(sequence: keySequence, reason: .undecodable("\(error)"))
         }
-        return false
+        return nil
+    }
+
+    /// Checks a record's own hash only, to start a walk after it; nil (and ``failure`` set) when altered.
+    public mutating func checkAnchor(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> ChainHead? {
+        let sequence = key.count == 8 ? LogSchema.readUInt64(key) : 0
+        guard let link = try? ChainLink(record), link.computedHash == link.storedHash, link.sequence == sequence else {
+            failure = ChainFailure(sequence: sequence, reason: .recordAltered)
+            return nil
+        }
+        head = ChainHead(sequence: sequence, hash: link.storedHash)
+        return head
     }
 }
 
@@ -85,14 +99,46 @@ extension EventStore {
     /// not what was written. Reads in snapshots of `chunk` records, so the writer is never held up.
     /// - Parameter progress: called after each chunk with the number of records verified so far.
     public func verify(chunk: Int = 50_000, progress: (UInt64) -> Void = { _ in }) throws -> VerificationReport {
+        try walkVerified(chunk: chunk, progress: progress) { _ in }
+    }
+
+    /// Calls `body` with each record from `start` through `end`, in log order, checking the chain
+    /// as it goes (from the record before `start`, whose own hash is checked too). Stops at the
+    /// first record that is not what was written and reports it; `body` never sees that record.
+    public func walkVerified(
+        from start: UInt64 = 1,
+        through end: UInt64 = .max,
+        chunk: Int = 50_000,
+        progress: (UInt64) -> Void = { _ in },
+        _ body: (RecordedEvent) throws -> Void
+    ) throws -> VerificationReport {
         var verifier = ChainVerifier()
+        if start > 1 {
+            // Anchor the walk on the record before `start`, after checking its own hash.
+            let anchorKey = LogSchema.sequenceKey(start - 1)
+            let anchorExists = try environment.read { txn -> Bool in
+                guard let record = try txn.get(schema.events, key: anchorKey) else { return false }
+                _ = anchorKey.withUnsafeBytes { verifier.checkAnchor(key: $0, record: record) }
+                return true
+            }
+            if !anchorExists {
+                let lastSequence = try head().sequence
+                let gap = lastSequence >= start ? ChainFailure(sequence: start - 1, reason: .sequenceGap(expected: start - 1, found: start)) : nil
+                return VerificationReport(verifiedEvents: 0, head: verifier.head, failure: gap)
+            }
+            if let failure = verifier.failure {
+                return VerificationReport(verifiedEvents: 0, head: verifier.head, failure: failure)
+            }
+        }
         while true {
-            let start = verifier.head.sequence + 1
+            let first = verifier.head.sequence + 1
             let checkedInChunk = try environment.read { txn in
                 try txn.withCursor(schema.events) { cursor in
                     var checked = 0
-                    var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(start))
-                    while let current = entry, checked < chunk, verifier.check(key: current.key, record: current.value) {
+                    var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(first))
+                    while let current = entry, checked < chunk, LogSchema.readUInt64(current.key) <= end {
+                        guard let record = verifier.check(key: current.key, record: current.value) else { break }
+                        try body(record)
                         checked += 1
                         entry = try cursor.next()
                     }
@@ -100,7 +146,7 @@ extension EventStore {
                 }
             }
             progress(verifier.verifiedEvents)
-            if checkedInChunk < chunk || verifier.failure != nil {
+            if checkedInChunk < chunk || verifier.failure != nil || verifier.head.sequence >= end {
                 return VerificationReport(verifiedEvents: verifier.verifiedEvents, head: verifier.head, failure: verifier.failure)
             }
         }

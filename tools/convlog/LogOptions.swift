@@ -1,0 +1,64 @@
+import ArgumentParser
+import ConvLog
+import EventLog
+import Foundation
+import Projections
+
+/// The `--data-dir` option every offline command takes.
+struct LogOptions: ParsableArguments {
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp(
+            "The daemon's data directory (default: $CONVLOG_DATA_DIR, else $XDG_DATA_HOME/convlog or ~/.local/share/convlog).",
+            valueName: "dir"
+        )
+    )
+    var dataDirectory: String?
+
+    var directory: URL {
+        dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? DefaultLocations.dataDirectory()
+    }
+
+    /// Opens the log read-only, with its projections as they were built.
+    func openReadOnly() throws -> ConversationViews {
+        var configuration = EventStore.Configuration()
+        configuration.readOnly = true
+        return try open(configuration: configuration)
+    }
+
+    /// Opens the log for writing (used by rebuild); `windowCapacity` nil keeps the stored one.
+    func openWritable(windowCapacity: Int?) throws -> ConversationViews {
+        try open(configuration: EventStore.Configuration(), windowCapacity: windowCapacity)
+    }
+
+    private func open(configuration: EventStore.Configuration, windowCapacity: Int? = nil) throws -> ConversationViews {
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw CLIError("no data directory at \(directory.path)")
+        }
+        do {
+            return try ConversationViews.open(directory: directory, configuration: configuration, windowCapacity: windowCapacity)
+        } catch let error as EventStoreError {
+            throw CLIError("\(directory.path): \(error.message)")
+        } catch let error as LMDBError where error.code == EACCES {
+            throw CLIError("\(directory.path): permission denied")
+        } catch let error as LMDBError {
+            throw CLIError("\(directory.path) is not a readable convlog log (\(error))")
+        }
+    }
+}
+
+/// A failure the CLI reports in one line and exits 1 for.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Exit code 3: the log or a projection is not what was written.
+extension ExitCode {
+    static let integrityFailure = ExitCode(3)
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import EventLog
+import Foundation
+
+/// `convlog rebuild`: refolds projections from the log.
+struct Rebuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild projections from the log and swap them in, in one transaction.",
+        discussion: """
+            Safe while the daemon runs: the rebuild holds LMDB's write lock, so the daemon's
+            appends wait until the new tables are committed (readers see the old tables until then).
+
+            Examples:
+              convlog rebuild
+              convlog rebuild --projection window --window 100
+            """
+    )
+
+    @OptionGroup var log: LogOptions
+    @Option(help: "sessions, window, or all.") var projection = "all"
+    @Option(help: "Messages the window keeps per session (default: as stored, 50 for a new log).") var window: Int?
+
+    func validate() throws {
+        guard ["all", "sessions", "window"].contains(projection) else {
+            throw ValidationError("--projection must be sessions, window or all")
+        }
+        if let window, window < 1 { throw ValidationError("--window must be at least 1") }
+    }
+
+    func run() throws {
+        let views = try log.openWritable(windowCapacity: window)
+        defer { views.store.close() }
+        let names = projection == "all" ? views.store.projectorNames : [projection]
+        let total = UInt64(try views.store.counts().events) * UInt64(names.count)
+        var progress = ProgressReporter(label: "rebuild", total: total)
+        var done: UInt64 = 0
+        var folded: UInt64 = 0
+        for name in names {
+            folded = try views.store.rebuild([name]) { progress.update(done + $0) }
+            done += folded
+        }
+        progress.update(done)
+        progress.finish()
+        let seconds = progress.elapsedSeconds
+        print(String(format: "rebuilt %@: %llu events in %.2f s (%.0f events/s)", names.joined(separator: ", "), folded, seconds, progress.rate(done)))
+    }
+}
