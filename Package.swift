@@ -52,6 +52,7 @@ let package = Package(
             name: "convlog-bench",
             dependencies: [
                 "EventLog",
+                "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench"

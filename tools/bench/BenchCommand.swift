@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Projections
 
 /// `convlog-bench`: measures convlog on this machine.
 @main
@@ -8,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convlog-bench",
         abstract: "Measure convlog on this machine.",
-        subcommands: [AppendBench.self]
+        subcommands: [AppendBench.self, Populate.self]
     )
 }
 
@@ -68,5 +69,48 @@ struct AppendBench: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - start
         return Double(written) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+    }
+}
+
+/// Fills a data directory with a synthetic conversation log, for rebuild and start-up measurements.
+struct Populate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a synthetic log: sessions of alternating user/assistant messages, interleaved.",
+        discussion: "Example: convlog-bench populate --data-dir /tmp/log1m --sessions 50000 --messages 19"
+    )
+
+    @Option(name: .customLong("data-dir"), help: "Where to write the log (created; must not hold a log).") var dataDirectory: String
+    @Option(help: "Sessions.") var sessions = 2_000
+    @Option(help: "Messages per session (each session also has a SessionCreated event).") var messages = 20
+    @Option(help: "Text bytes per message.") var bytes = 200
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: dataDirectory)
+        var configuration = EventStore.Configuration()
+        configuration.durability = .nosync
+        let views = try ConversationViews.open(directory: directory, configuration: configuration)
+        defer { views.store.close() }
+        guard try views.store.counts().events == 0 else { throw ValidationError("\(dataDirectory) already holds a log") }
+        let text = String(repeating: "x", count: bytes)
+        let start = ContinuousClock.now
+        let workers = 8
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    for round in 0...messages {
+                        for session in stride(from: worker, to: sessions, by: workers) {
+                            let id = "session-\(session)"
+                            let event: Event = round == 0
+                                ? .sessionCreated(SessionCreated(userID: "user-\(session % 100)"))
+                                : .messageAdded(MessageAdded(messageID: "m\(round)", role: round % 2 == 1 ? .user : .assistant, content: .text(text)))
+                            _ = try await views.store.append(AppendRequest(sessionID: id, events: [event]))
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - start
+        print("wrote \(try views.store.counts().events) events in \(elapsed)")
     }
 }
