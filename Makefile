@@ -19,8 +19,10 @@ release: deps ## optimised build of the executables
 test: deps ## build and run every test
 	$(SWIFT) test
 
-run: release ## build and start the daemon on ./var (Ctrl-C stops it)
-	@echo "convlogd is not built yet: the event log library builds and is tested by 'make test'." >&2
+run: release ## build and start the daemon on ./var/data (Ctrl-C stops it)
+	@mkdir -p -m 700 $(DATA_DIR)
+	@echo "convlogd: data in $(DATA_DIR), socket $(DATA_DIR)/convlogd.sock (export CONVLOG_DATA_DIR=$(DATA_DIR) for the convlog CLI)"
+	exec .build/release/convlogd --data-dir $(DATA_DIR)
 
 clean: ## remove build products (not ./var)
 	rm -rf .build .build-*

@@ -7,10 +7,15 @@ let package = Package(
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Projections", targets: ["Projections"]),
         .executable(name: "convlog", targets: ["convlog"]),
+        .executable(name: "convlogd", targets: ["convlogd"]),
+        .library(name: "ConvLogClient", targets: ["ConvLogClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -37,6 +42,39 @@ let package = Package(
         .target(
             name: "ConvLog",
             dependencies: ["EventLog", "Projections"]
+        ),
+        .systemLibrary(name: "CConvLogSystem"),
+        .target(
+            name: "RPC",
+            dependencies: ["EventLog", "Projections", "ConvLog"]
+        ),
+        .target(
+            name: "RPCServer",
+            dependencies: [
+                "RPC",
+                "CConvLogSystem",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ConvLogClient",
+            dependencies: ["EventLog", "RPC"]
+        ),
+        .executableTarget(
+            name: "convlogd",
+            dependencies: [
+                "RPCServer",
+                "RPC",
+                "ConvLog",
+                "Projections",
+                "EventLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "convlog",

@@ -47,7 +47,7 @@ public enum JSONValue: Sendable, Hashable {
     /// The canonical serialization as a string.
     public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
 
-    func appendCanonical(to output: inout [UInt8]) {
+    package func appendCanonical(to output: inout [UInt8]) {
         switch self {
         case .null: output += Array("null".utf8)
         case .bool(let value): output += Array((value ? "true" : "false").utf8)

@@ -1,0 +1,206 @@
+import EventLog
+import Foundation
+import Projections
+
+/// The operations convlog offers, over the event log and its projections.
+///
+/// It validates input, turns calls into events, and answers from the projections. It knows
+/// nothing of JSON-RPC: the RPC front maps its requests, results and ``ConvLogError``s.
+///
+/// ```swift
+/// let service = ConversationService(views: try ConversationViews.open(directory: dataDir))
+/// let session = try await service.create(CreateSessionRequest(userID: "u1"))
+/// _ = try await service.add(AddMessageRequest(sessionID: session.sessionID, role: .user, content: .text("Hi")))
+/// let context = try service.context(of: session.sessionID, window: 5)
+/// ```
+public final class ConversationService: Sendable {
+    /// The log and its read models.
+    public let views: ConversationViews
+    public let limits: ServiceLimits
+
+    public init(views: ConversationViews, limits: ServiceLimits = ServiceLimits()) {
+        self.views = views
+        self.limits = limits
+    }
+
+    // MARK: Writes
+
+    /// Starts a session.
+    /// - Throws: ``ConvLogError`` `invalidParams`, `payloadTooLarge`, `sessionExists`.
+    public func create(_ request: CreateSessionRequest) async throws -> CreatedSession {
+        let sessionID = try request.sessionID.map { try Validation.sessionID($0) } ?? UUID().uuidString.lowercased()
+        if let userID = request.userID { try Validation.identifier(userID, field: "userId") }
+        try Validation.size(of: .object(request.metadata), field: "metadata", limit: limits.maxMetadataBytes)
+        var events: [Event] = [.sessionCreated(SessionCreated(userID: request.userID, metadata: request.metadata))]
+        if let context = request.context, !context.isEmpty {
+            try Validation.size(of: .object(context), field: "context", limit: limits.maxContextBytes)
+            events.append(.contextUpdated(ContextUpdated(changes: context, source: .client)))
+        }
+        do {
+            let result = try await append(AppendRequest(sessionID: sessionID, expectedVersion: 0, events: events))
+            return CreatedSession(sessionID: sessionID, createdAt: result.positions[0].timestamp, version: result.positions.last!.sessionVersion)
+        } catch let error as ConvLogError where error.code == .versionConflict {
+            throw ConvLogError(.sessionExists, "session \(sessionID) already exists", field: "sessionId")
+        }
+    }
+
+    /// Adds a message. A retry with the same `messageID` returns the first result (`duplicate: true`).
+    /// - Throws: ``ConvLogError`` `invalidParams`, `payloadTooLarge`, `sessionNotFound`, `versionConflict`.
+    public func add(_ request: AddMessageRequest) async throws -> AddedMessage {
+        let sessionID = try Validation.sessionID(request.sessionID)
+        let messageID = try request.messageID.map { try Validation.identifier($0, field: "messageId") } ?? UUID().uuidString.lowercased()
+        switch request.content {
+        case .text(let text):
+            guard text.utf8.count <= limits.maxContentBytes else { throw ConvLogError.tooLarge("content", limit: limits.maxContentBytes) }
+        case .json(let value):
+            try Validation.size(of: value, field: "content", limit: limits.maxContentBytes)
+        }
+        try Validation.size(of: .object(request.metadata), field: "metadata", limit: limits.maxMetadataBytes)
+        let message = Event.messageAdded(MessageAdded(messageID: messageID, role: request.role, content: request.content, metadata: request.metadata))
+
+        // Sessions are never removed, so once seen the session stays; only its creation can race.
+        while true {
+            let exists = try views.store.version(ofSession: sessionID) != nil
+            if !exists && !request.createIfMissing { throw ConvLogError.notFound(sessionID) }
+            let events = exists ? [message] : [.sessionCreated(SessionCreated()), message]
+            let expected = exists ? request.expectedVersion : 0
+            do {
+                let result = try await append(AppendRequest(sessionID: sessionID, expectedVersion: expected, events: events))
+                let position = result.isDuplicate ? result.positions[0] : result.positions.last!
+                return AddedMessage(
+                    sessionID: sessionID,
+                    messageID: messageID,
+                    version: position.sessionVersion,
+                    sequence: position.sequence,
+                    timestamp: position.timestamp,
+                    duplicate: result.isDuplicate
+                )
+            } catch let error as ConvLogError where error.code == .versionConflict && !exists {
+                continue  // created concurrently: add to it as an existing session
+            }
+        }
+    }
+
+    /// Merges `changes` into the session's context (a `null` value removes its key).
+    /// - Returns: the session's version after the change, and its whole context.
+    /// - Throws: ``ConvLogError`` `invalidParams`, `payloadTooLarge`, `sessionNotFound`, `versionConflict`.
+    public func updateContext(
+        of sessionID: String,
+        changes: [String: JSONValue],
+        expectedVersion: UInt64? = nil
+    ) async throws -> (version: UInt64, context: [String: JSONValue]) {
+        let sessionID = try Validation.sessionID(sessionID)
+        guard !changes.isEmpty else { throw ConvLogError.invalid("changes", "must not be empty") }
+        try Validation.size(of: .object(changes), field: "changes", limit: limits.maxContextBytes)
+        guard let state = try views.session(sessionID) else { throw ConvLogError.notFound(sessionID) }
+        var merged = state.context
+        for (key, value) in changes { merged[key] = value == .null ? nil : value }
+        try Validation.size(of: .object(merged), field: "changes", limit: limits.maxContextBytes)
+        let update = Event.contextUpdated(ContextUpdated(changes: changes, source: .client))
+        let result = try await append(AppendRequest(sessionID: sessionID, expectedVersion: expectedVersion, events: [update]))
+        let after = try views.session(sessionID)
+        return (result.positions[0].sessionVersion, after?.context ?? merged)
+    }
+
+    // MARK: Reads
+
+    /// The session's state.
+    /// - Throws: ``ConvLogError`` `sessionNotFound`.
+    public func session(_ sessionID: String) throws -> SessionState {
+        let sessionID = try Validation.sessionID(sessionID)
+        guard let state = try views.session(sessionID) else { throw ConvLogError.notFound(sessionID) }
+        return state
+    }
+
+    /// The last `window` messages and the context of a session, now or as of a global sequence.
+    ///
+    /// With `maxTokens`, only the most recent messages whose estimated tokens fit are kept (see
+    /// ``TokenEstimate``). Without `asOf`, `window` is capped at the window projection's capacity.
+    /// - Throws: ``ConvLogError`` `invalidParams`, `sessionNotFound`.
+    public func context(of sessionID: String, window: Int, maxTokens: Int? = nil, asOf: UInt64? = nil) throws -> SessionContext {
+        let sessionID = try Validation.sessionID(sessionID)
+        guard window >= 0 else { throw ConvLogError.invalid("window", "must be 0 or more") }
+        if let maxTokens, maxTokens < 0 { throw ConvLogError.invalid("maxTokens", "must be 0 or more") }
+        let state: SessionState
+        var messages: [WindowMessage]
+        if let asOf {
+            guard let past = try views.session(sessionID, asOf: asOf) else { throw ConvLogError.notFound(sessionID) }
+            state = past
+            messages = try views.messages(of: sessionID, count: min(window, limits.maxPageSize), asOf: asOf)
+        } else {
+            guard let current = try views.context(of: sessionID, window: window) else { throw ConvLogError.notFound(sessionID) }
+            state = current.state
+            messages = current.messages
+        }
+        if let maxTokens { messages = TokenEstimate.mostRecent(messages, fitting: maxTokens) }
+        return SessionContext(sessionID: sessionID, messages: messages, context: state.context, version: state.version)
+    }
+
+    /// Sessions by last update, newest first.
+    /// - Throws: ``ConvLogError`` `invalidParams` for a bad limit or cursor.
+    public func listSessions(limit: Int, after token: String?, userID: String?) throws -> SessionPage {
+        guard (1...limits.maxPageSize).contains(limit) else { throw ConvLogError.invalid("limit", "must be 1–\(limits.maxPageSize)") }
+        var cursor: SessionCursor?
+        if let token {
+            guard let parsed = SessionCursor(token: token) else { throw ConvLogError.invalid("after", "is not a cursor returned by listSessions") }
+            cursor = parsed
+        }
+        return try views.listSessions(userID: userID, limit: limit, after: cursor)
+    }
+
+    /// Events of the log (or of one session) from a global sequence on.
+    /// - Throws: ``ConvLogError`` `invalidParams`.
+    public func readEvents(from start: UInt64, limit: Int, sessionID: String?) throws -> EventPage {
+        guard start >= 1 else { throw ConvLogError.invalid("from", "must be 1 or more") }
+        guard (1...limits.maxPageSize).contains(limit) else { throw ConvLogError.invalid("limit", "must be 1–\(limits.maxPageSize)") }
+        var events: [RecordedEvent] = []
+        if let sessionID {
+            try views.store.visitEvents(inSession: try Validation.sessionID(sessionID)) { record in
+                if record.sequence >= start { events.append(record) }
+                return events.count <= limit
+            }
+        } else {
+            events = try views.store.events(from: start, limit: limit + 1)
+        }
+        let hasMore = events.count > limit
+        if hasMore { events.removeLast() }
+        return EventPage(events: events, nextSequence: hasMore ? events.last.map { $0.sequence + 1 } : nil)
+    }
+
+    /// Counts and sizes.
+    public func stats() throws -> ServiceStats {
+        let counts = try views.store.counts()
+        return ServiceStats(
+            events: counts.events,
+            sessions: counts.sessions,
+            head: try views.store.head(),
+            mapSize: views.store.environment.mapSize,
+            windowCapacity: views.window.capacity
+        )
+    }
+
+    // MARK: Helpers
+
+    /// Appends, translating the store's errors into the service's.
+    private func append(_ request: AppendRequest) async throws -> AppendResult {
+        do {
+            return try await views.store.append(request)
+        } catch let error as EventStoreError {
+            throw ConvLogError(storeError: error)
+        }
+    }
+}
+
+extension ConvLogError {
+    init(storeError error: EventStoreError) {
+        switch error.code {
+        case .versionConflict:
+            self.init(.versionConflict, error.message, field: "expectedVersion")
+            expectedVersion = error.expectedVersion
+            actualVersion = error.actualVersion
+        case .closed: self.init(.shuttingDown, "the daemon is shutting down")
+        case .storageFull: self.init(.storageFull, error.message)
+        default: self.init(.invalidParams, error.message)
+        }
+    }
+}

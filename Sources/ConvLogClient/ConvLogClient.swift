@@ -1,0 +1,174 @@
+import EventLog
+import Foundation
+import RPC
+
+/// A client of `convlogd` over its Unix socket: one connection, one request at a time.
+///
+/// Calls are answered in order on the connection, so a client is not meant to be shared by many
+/// concurrent callers (use one client per task or thread; they are cheap). The async methods do
+/// their blocking I/O on a private queue, never on Swift's cooperative pool.
+///
+/// ```swift
+/// let client = try ConvLogClient(socketPath: path)
+/// let session = try await client.call("create", ["userId": "u1"])
+/// let context = try await client.call("getContext", ["sessionId": session.objectValue!["sessionId"]!])
+/// ```
+public final class ConvLogClient: @unchecked Sendable {
+    // All mutable state is touched only on `queue`.
+    private let queue = DispatchQueue(label: "convlog.client")
+    private let socketPath: String
+    private let timeout: Duration
+    private var descriptor: Int32 = -1
+    private var received: [UInt8] = []
+    private var nextID: Int64 = 1
+
+    /// Why a call failed on the client side.
+    public struct TransportError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Connects to the daemon at `socketPath`.
+    /// - Parameter timeout: how long one call may wait for its answer.
+    public init(socketPath: String, timeout: Duration = .seconds(30)) throws {
+        self.socketPath = socketPath
+        self.timeout = timeout
+        try queue.sync { try connect() }
+    }
+
+    deinit {
+        if descriptor >= 0 { Foundation.close(descriptor) }
+    }
+
+    /// Calls `method` with named `params` and returns its result.
+    /// - Throws: ``RPCError`` for an error answer, ``TransportError`` when the connection fails.
+    public func call(_ method: String, _ params: JSONValue = .object([:])) async throws -> JSONValue {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try self.roundTrip(method, params) })
+            }
+        }
+    }
+
+    /// The blocking form of ``call(_:_:)``, for threads that may block.
+    @available(*, noasync, message: "use call(_:_:) from async code")
+    public func callBlocking(_ method: String, _ params: JSONValue = .object([:])) throws -> JSONValue {
+        try queue.sync { try roundTrip(method, params) }
+    }
+
+    /// Sends one raw line and returns the raw answer line (for tests of the wire format).
+    @available(*, noasync, message: "for tests and tools on their own threads")
+    public func exchangeRaw(_ line: [UInt8], expectAnswer: Bool = true) throws -> [UInt8]? {
+        try queue.sync {
+            try send(line + [UInt8(ascii: "\n")])
+            return expectAnswer ? try receiveLine() : nil
+        }
+    }
+
+    /// Closes the connection.
+    public func close() {
+        queue.sync {
+            if descriptor >= 0 { Foundation.close(descriptor) }
+            descriptor = -1
+        }
+    }
+
+    // MARK: On the queue
+
+    private func roundTrip(_ method: String, _ params: JSONValue) throws -> JSONValue {
+        if descriptor < 0 { try connect() }
+        let id = nextID
+        nextID += 1
+        var request: [UInt8] = []
+        JSONValue.object(["jsonrpc": "2.0", "id": .integer(id), "method": .string(method), "params": params]).appendCanonical(to: &request)
+        request.append(UInt8(ascii: "\n"))
+        do {
+            try send(request)
+            let line = try receiveLine()
+            let response = try JSONValue(parsing: line)
+            guard let members = response.objectValue, members["id"] == .integer(id) else {
+                throw TransportError(description: "answer does not match request \(id)")
+            }
+            if let error = members["error"]?.objectValue {
+                guard case .integer(let code)? = error["code"], case .string(let message)? = error["message"] else {
+                    throw TransportError(description: "malformed error object")
+                }
+                throw RPCError(code: Int(code), message: message, data: error["data"])
+            }
+            return members["result"] ?? .null
+        } catch let error as TransportError {
+            reset()
+            throw error
+        } catch let error as JSONParseError {
+            reset()
+            throw TransportError(description: "unreadable answer: \(error)")
+        }
+    }
+
+    private func reset() {
+        if descriptor >= 0 { Foundation.close(descriptor) }
+        descriptor = -1
+        received.removeAll()
+    }
+
+    private func connect() throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TransportError(description: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard socketPath.utf8.count < capacity else {
+            Foundation.close(fd)
+            throw TransportError(description: "socket path longer than \(capacity - 1) bytes: \(socketPath)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: socketPath.utf8)
+            buffer[socketPath.utf8.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            let reason = String(cString: strerror(errno))
+            Foundation.close(fd)
+            throw TransportError(description: "cannot connect to convlogd at \(socketPath): \(reason)")
+        }
+        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        descriptor = fd
+        received.removeAll()
+    }
+
+    private func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw TransportError(description: "send: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+
+    private func receiveLine() throws -> [UInt8] {
+        var searched = 0
+        while true {
+            if let newline = received[searched...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(received[..<newline])
+                received.removeSubrange(...newline)
+                return line
+            }
+            searched = received.count
+            var chunk = [UInt8](repeating: 0, count: 64 << 10)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let reason = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out after \(timeout)" : String(cString: strerror(errno))
+                throw TransportError(description: "receive: \(reason)")
+            }
+            if count == 0 { throw TransportError(description: "convlogd closed the connection") }
+            received += chunk[..<count]
+        }
+    }
+}

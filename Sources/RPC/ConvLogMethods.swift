@@ -1,0 +1,199 @@
+import ConvLog
+import EventLog
+import Projections
+
+/// The convlog method table: JSON params in, service call, JSON result out.
+public enum ConvLogMethods {
+    /// Builds the table over `service`. `uptime` reports seconds since start for `health`.
+    public static func table(service: ConversationService, extraMethods: [String: RPCMethod] = [:], uptime: @escaping @Sendable () -> Double)
+        -> [String: RPCMethod]
+    {
+        var methods: [String: RPCMethod] = [
+            "create": .deferred { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["sessionId", "userId", "metadata", "context"])
+                let created = try await service.create(
+                    CreateSessionRequest(
+                        sessionID: try params.optionalString("sessionId"),
+                        userID: try params.optionalString("userId"),
+                        metadata: try params.optionalObject("metadata") ?? [:],
+                        context: try params.optionalObject("context")
+                    )
+                )
+                return [
+                    "sessionId": .string(created.sessionID),
+                    "createdAt": .string(Timestamp.iso8601(milliseconds: created.createdAt)),
+                    "version": .integer(Int64(created.version)),
+                ]
+            },
+            "add": .deferred { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["sessionId", "role", "content", "metadata", "messageId", "expectedVersion", "createIfMissing"])
+                guard let role = try params.optionalChoice("role", as: MessageRole.self) else {
+                    throw RPCError.invalidParams(field: "role", "is required")
+                }
+                let added = try await service.add(
+                    AddMessageRequest(
+                        sessionID: try params.string("sessionId"),
+                        role: role,
+                        content: try content(params),
+                        metadata: try params.optionalObject("metadata") ?? [:],
+                        messageID: try params.optionalString("messageId"),
+                        expectedVersion: try params.optionalInteger("expectedVersion").map(UInt64.init),
+                        createIfMissing: try params.optionalBool("createIfMissing") ?? false
+                    )
+                )
+                return [
+                    "sessionId": .string(added.sessionID),
+                    "messageId": .string(added.messageID),
+                    "version": .integer(Int64(added.version)),
+                    "sequence": .integer(Int64(added.sequence)),
+                    "timestamp": .string(Timestamp.iso8601(milliseconds: added.timestamp)),
+                    "duplicate": .bool(added.duplicate),
+                ]
+            },
+            "getContext": .immediate { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["sessionId", "window", "maxTokens", "asOf"])
+                let context = try service.context(
+                    of: try params.string("sessionId"),
+                    window: Int(try params.optionalInteger("window", in: 0...10_000) ?? 5),
+                    maxTokens: try params.optionalInteger("maxTokens", in: 0...Int64(Int32.max)).map { Int($0) },
+                    asOf: try params.optionalInteger("asOf", in: 1...Int64.max).map(UInt64.init)
+                )
+                return [
+                    "sessionId": .string(context.sessionID),
+                    "messages": .array(context.messages.map(json)),
+                    "context": .object(context.context),
+                    "version": .integer(Int64(context.version)),
+                ]
+            },
+            "updateContext": .deferred { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["sessionId", "changes", "expectedVersion"])
+                let updated = try await service.updateContext(
+                    of: try params.string("sessionId"),
+                    changes: try params.object("changes"),
+                    expectedVersion: try params.optionalInteger("expectedVersion").map(UInt64.init)
+                )
+                return ["version": .integer(Int64(updated.version)), "context": .object(updated.context)]
+            },
+            "getSession": .immediate { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["sessionId"])
+                return json(try service.session(try params.string("sessionId")))
+            },
+            "listSessions": .immediate { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["limit", "after", "userId"])
+                let page = try service.listSessions(
+                    limit: Int(try params.optionalInteger("limit", in: 1...Int64(service.limits.maxPageSize)) ?? 50),
+                    after: try params.optionalString("after"),
+                    userID: try params.optionalString("userId")
+                )
+                var result: [String: JSONValue] = ["sessions": .array(page.sessions.map(json))]
+                if let next = page.nextCursor { result["next"] = .string(next.token) }
+                return .object(result)
+            },
+            "readEvents": .immediate { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["from", "limit", "sessionId"])
+                let page = try service.readEvents(
+                    from: UInt64(try params.optionalInteger("from", in: 1...Int64.max) ?? 1),
+                    limit: Int(try params.optionalInteger("limit", in: 1...Int64(service.limits.maxPageSize)) ?? 100),
+                    sessionID: try params.optionalString("sessionId")
+                )
+                var result: [String: JSONValue] = ["events": .array(page.events.map(\.jsonValue))]
+                if let next = page.nextSequence { result["next"] = .integer(Int64(next)) }
+                return .object(result)
+            },
+            "health": .immediate { raw in
+                try Params(raw).rejectUnknown([])
+                return ["status": "ok", "version": .string(ConvLogVersion.current), "uptimeSeconds": .double(uptime())]
+            },
+            "stats": .immediate { raw in
+                try Params(raw).rejectUnknown([])
+                let stats = try service.stats()
+                return [
+                    "events": .integer(Int64(stats.events)),
+                    "sessions": .integer(Int64(stats.sessions)),
+                    "headSequence": .integer(Int64(stats.head.sequence)),
+                    "headHash": .string(stats.head.hash.description),
+                    "mapSize": .integer(Int64(stats.mapSize)),
+                    "windowCapacity": .integer(Int64(stats.windowCapacity)),
+                ]
+            },
+        ]
+        methods.merge(extraMethods) { _, extra in extra }
+        methods["rpc.discover"] = .immediate { _ in OpenRPCDocument.value }
+        return methods
+    }
+
+    /// Maps the service's errors to JSON-RPC errors.
+    @Sendable public static func mapError(_ error: any Error) -> RPCError {
+        guard let error = error as? ConvLogError else { return .internalError }
+        var data: [String: JSONValue] = [:]
+        if let field = error.field { data["field"] = .string(field) }
+        let code: Int
+        switch error.code {
+        case .invalidParams: code = RPCError.invalidParamsCode
+        case .sessionNotFound: code = RPCError.sessionNotFoundCode
+        case .sessionExists: code = RPCError.sessionExistsCode
+        case .versionConflict:
+            code = RPCError.versionConflictCode
+            if let expected = error.expectedVersion { data["expected"] = .integer(Int64(expected)) }
+            if let actual = error.actualVersion { data["actual"] = .integer(Int64(actual)) }
+        case .payloadTooLarge: code = RPCError.payloadTooLargeCode
+        case .shuttingDown: code = RPCError.shuttingDownCode
+        case .storageFull: code = RPCError.storageFullCode
+        default: code = RPCError.internalErrorCode
+        }
+        return RPCError(code: code, message: error.message, data: data.isEmpty ? nil : .object(data))
+    }
+
+    // MARK: JSON forms
+
+    private static func content(_ params: Params) throws -> MessageContent {
+        switch params["content"] {
+        case nil: throw RPCError.invalidParams(field: "content", "is required")
+        case .string(let text)?: return .text(text)
+        case .object(let object)?: return .json(.object(object))
+        case .array(let array)?: return .json(.array(array))
+        default: throw RPCError.invalidParams(field: "content", "must be a string, an object or an array")
+        }
+    }
+
+    /// A session's JSON form.
+    public static func json(_ state: SessionState) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "sessionId": .string(state.sessionID),
+            "createdAt": .string(Timestamp.iso8601(milliseconds: state.createdAt)),
+            "lastUpdated": .string(Timestamp.iso8601(milliseconds: state.lastUpdated)),
+            "metadata": .object(state.metadata),
+            "messageCount": .integer(Int64(state.messageCount)),
+            "version": .integer(Int64(state.version)),
+            "context": .object(state.context),
+        ]
+        if let userID = state.userID { object["userId"] = .string(userID) }
+        if let topic = state.lastTopic { object["lastTopic"] = topic }
+        return .object(object)
+    }
+
+    /// A message's JSON form.
+    public static func json(_ entry: WindowMessage) -> JSONValue {
+        [
+            "messageId": .string(entry.message.messageID),
+            "role": .string(entry.message.role.rawValue),
+            "content": entry.message.content.jsonValue,
+            "metadata": .object(entry.message.metadata),
+            "sequence": .integer(Int64(entry.sequence)),
+            "version": .integer(Int64(entry.sessionVersion)),
+            "timestamp": .string(Timestamp.iso8601(milliseconds: entry.timestamp)),
+        ]
+    }
+}
+
+/// convlog's version, reported by `health` and `--version`.
+public enum ConvLogVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,198 @@
+import EventLog
+
+/// One method of the table: answered at once on the caller's thread (fast reads), or later in a
+/// task (anything that waits, such as an append).
+public struct RPCMethod: Sendable {
+    public enum Handler: Sendable {
+        case immediate(@Sendable (JSONValue?) throws -> JSONValue)
+        case deferred(@Sendable (JSONValue?) async throws -> JSONValue)
+    }
+
+    public let handler: Handler
+
+    /// A method answered synchronously; it must not block.
+    public static func immediate(_ body: @escaping @Sendable (JSONValue?) throws -> JSONValue) -> RPCMethod {
+        RPCMethod(handler: .immediate(body))
+    }
+
+    /// A method answered asynchronously.
+    public static func deferred(_ body: @escaping @Sendable (JSONValue?) async throws -> JSONValue) -> RPCMethod {
+        RPCMethod(handler: .deferred(body))
+    }
+}
+
+/// What to send back for one frame.
+public enum RPCOutcome: Sendable {
+    /// The response bytes (without the final newline), or nil when there is nothing to send
+    /// (notifications only).
+    case ready([UInt8]?)
+    /// The response needs waiting: run the closure, then send what it returns.
+    case pending(@Sendable () async -> [UInt8]?)
+}
+
+/// JSON-RPC 2.0 over single frames: parses a frame (one request or a batch), calls the methods,
+/// and encodes the responses. No transport: the server hands it frames, the fuzzer too.
+public final class RPCDispatcher: Sendable {
+    private let methods: [String: RPCMethod]
+    private let mapError: @Sendable (any Error) -> RPCError
+
+    /// - Parameter mapError: turns errors thrown by methods into JSON-RPC errors; ``RPCError``s
+    ///   pass through untouched before it is called.
+    public init(methods: [String: RPCMethod], mapError: @escaping @Sendable (any Error) -> RPCError) {
+        self.methods = methods
+        self.mapError = mapError
+    }
+
+    /// The method names, sorted.
+    public var methodNames: [String] { methods.keys.sorted() }
+
+    /// Handles one frame.
+    public func handle(frame: UnsafeRawBufferPointer) -> RPCOutcome {
+        let document: JSONValue
+        do {
+            document = try JSONValue(parsing: frame)
+        } catch {
+            return .ready(Self.encode(id: .null, .failure(.parseError(error.description))))
+        }
+        switch document {
+        case .array(let elements):
+            guard !elements.isEmpty else { return .ready(Self.encode(id: .null, .failure(.invalidRequest("empty batch")))) }
+            return handleBatch(elements.map(Call.init))
+        default:
+            let call = Call(document)
+            switch answerNow(call) {
+            case .some(let response): return .ready(response)
+            case .none:
+                return .pending { [self] in await answerLater(call) }
+            }
+        }
+    }
+
+    /// The response to a frame longer than the limit (no id can be known).
+    public static func oversizedFrameResponse(limit: Int) -> [UInt8] {
+        encode(id: .null, .failure(.payloadTooLarge("the request line exceeds \(limit) bytes")))
+    }
+
+    // MARK: Calls
+
+    /// A parsed request, or why it is not one.
+    private struct Call: Sendable {
+        var id: JSONValue
+        var isNotification: Bool
+        var method: String
+        var params: JSONValue?
+        var invalid: RPCError?
+
+        init(_ value: JSONValue) {
+            id = .null
+            isNotification = false
+            method = ""
+            guard case .object(let members) = value else {
+                invalid = .invalidRequest("a request must be an object")
+                return
+            }
+            if let requestID = members["id"] {
+                switch requestID {
+                case .string, .integer, .double, .null: id = requestID
+                default:
+                    invalid = .invalidRequest("id must be a string, a number or null")
+                    return
+                }
+            } else {
+                isNotification = true
+            }
+            guard members["jsonrpc"] == .string("2.0") else {
+                invalid = .invalidRequest("jsonrpc must be \"2.0\"")
+                return
+            }
+            guard case .string(let name)? = members["method"] else {
+                invalid = .invalidRequest("method must be a string")
+                return
+            }
+            method = name
+            params = members["params"]
+        }
+    }
+
+    /// The response bytes of one call (nil inside: a notification), or nil when the call must wait.
+    private func answerNow(_ call: Call) -> [UInt8]?? {
+        if let invalid = call.invalid { return .some(Self.encode(id: call.id, .failure(invalid))) }
+        guard let method = methods[call.method] else {
+            return .some(call.isNotification ? nil : Self.encode(id: call.id, .failure(.methodNotFound(call.method))))
+        }
+        guard case .immediate(let body) = method.handler else { return .none }
+        let result = Result { try body(call.params) }.mapError(toRPCError)
+        return .some(call.isNotification ? nil : Self.encode(id: call.id, result))
+    }
+
+    private func answerLater(_ call: Call) async -> [UInt8]? {
+        guard case .deferred(let body)? = methods[call.method]?.handler else { return answerNow(call) ?? nil }
+        let result: Result<JSONValue, RPCError>
+        do {
+            result = .success(try await body(call.params))
+        } catch {
+            result = .failure(toRPCError(error))
+        }
+        return call.isNotification ? nil : Self.encode(id: call.id, result)
+    }
+
+    private func handleBatch(_ calls: [Call]) -> RPCOutcome {
+        var responses: [[UInt8]?] = []
+        var waiting: [(index: Int, call: Call)] = []
+        for (index, call) in calls.enumerated() {
+            if let response = answerNow(call) {
+                responses.append(response)
+            } else {
+                responses.append(nil)
+                waiting.append((index, call))
+            }
+        }
+        guard !waiting.isEmpty else { return .ready(Self.joinBatch(responses)) }
+        let ready = responses
+        let pending = waiting
+        return .pending { [self] in
+            var all = ready
+            // Deferred calls of a batch run concurrently, so their appends share group commits.
+            await withTaskGroup(of: (Int, [UInt8]?).self) { group in
+                for (index, call) in pending { group.addTask { (index, await self.answerLater(call)) } }
+                for await (index, response) in group { all[index] = response }
+            }
+            return Self.joinBatch(all)
+        }
+    }
+
+    private func toRPCError(_ error: any Error) -> RPCError {
+        (error as? RPCError) ?? mapError(error)
+    }
+
+    // MARK: Encoding
+
+    private static let prefix = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
+
+    static func encode(id: JSONValue, _ result: Result<JSONValue, RPCError>) -> [UInt8] {
+        var bytes = prefix
+        id.appendCanonical(to: &bytes)
+        switch result {
+        case .success(let value):
+            bytes += Array(#","result":"#.utf8)
+            value.appendCanonical(to: &bytes)
+        case .failure(let error):
+            bytes += Array(#","error":"#.utf8)
+            error.jsonValue.appendCanonical(to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    private static func joinBatch(_ responses: [[UInt8]?]) -> [UInt8]? {
+        let present = responses.compactMap { $0 }
+        guard !present.isEmpty else { return nil }
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        for (index, response) in present.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += response
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return bytes
+    }
+}

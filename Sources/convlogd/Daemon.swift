@@ -1,0 +1,132 @@
+import ArgumentParser
+import ConvLog
+import EventLog
+import Foundation
+import Logging
+import Projections
+import RPC
+import RPCServer
+import ServiceLifecycle
+
+/// `convlogd`: the conversation-memory daemon.
+@main
+struct Daemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convlogd",
+        abstract: "Serve conversation memory to LLM orchestrators over JSON-RPC on a Unix socket.",
+        discussion: """
+            Every option can also come from the environment variable shown with it; a flag wins.
+            Defaults: data in $XDG_DATA_HOME/convlog (~/.local/share/convlog), socket
+            <data-dir>/convlogd.sock. SIGTERM or SIGINT stop it gracefully: it stops accepting,
+            answers requests in flight, commits, closes the log and removes the socket.
+
+            Example:
+              convlogd --data-dir ./var/data --log-level info
+              echo '{"jsonrpc":"2.0","id":1,"method":"health"}' | socat - UNIX-CONNECT:./var/data/convlogd.sock
+            """,
+        version: ConvLogVersion.current
+    )
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Where the event log lives. [CONVLOG_DATA_DIR]", valueName: "dir"))
+    var dataDirectory: String?
+
+    @Option(help: ArgumentHelp("The Unix socket to listen on. [CONVLOG_SOCKET]", valueName: "path"))
+    var socket: String?
+
+    @Option(help: ArgumentHelp("fsync (every acknowledged write is on disk) or nosync (faster; a power loss may lose the last writes). [CONVLOG_DURABILITY]", valueName: "mode"))
+    var durability: String?
+
+    @Option(help: ArgumentHelp("Messages kept per session for getContext (a change rebuilds the window). [CONVLOG_WINDOW]", valueName: "n"))
+    var window: Int?
+
+    @Option(name: .customLong("max-frame-bytes"), help: ArgumentHelp("The longest request line accepted. [CONVLOG_MAX_FRAME_BYTES]", valueName: "bytes"))
+    var maxFrameBytes: Int?
+
+    @Option(name: .customLong("allow-uid"), help: ArgumentHelp("A user id allowed to connect, besides the daemon's own (repeatable). [CONVLOG_ALLOW_UIDS, comma-separated]", valueName: "uid"))
+    var allowUIDs: [UInt32] = []
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical. [CONVLOG_LOG_LEVEL]", valueName: "level"))
+    var logLevel: String?
+
+    func run() async throws {
+        let settings: DaemonSettings
+        do {
+            settings = try DaemonSettings(flags: self, environment: ProcessInfo.processInfo.environment)
+        } catch let error as DaemonSettings.Invalid {
+            throw ValidationError(error.description)
+        }
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        var logger = Logger(label: "convlogd")
+        logger.logLevel = settings.logLevel
+
+        let lock: DataDirectoryLock
+        let views: ConversationViews
+        do {
+            lock = try DataDirectoryLock(directory: settings.dataDirectory)
+            var storeConfiguration = EventStore.Configuration()
+            storeConfiguration.durability = settings.durability
+            views = try ConversationViews.open(directory: settings.dataDirectory, configuration: storeConfiguration, windowCapacity: settings.window)
+        } catch {
+            logger.critical("cannot open the data directory", metadata: ["dataDir": "\(settings.dataDirectory.path)", "error": "\(error)"])
+            throw ExitCode.failure
+        }
+        let eventCount = try views.store.counts().events
+        logger.info(
+            "opened event log",
+            metadata: [
+                "dataDir": "\(settings.dataDirectory.path)", "events": "\(eventCount)",
+                "durability": "\(settings.durability.rawValue)", "window": "\(views.window.capacity)",
+            ]
+        )
+        let started = ContinuousClock.now
+        let service = ConversationService(views: views)
+        let dispatcher = RPCDispatcher(
+            methods: ConvLogMethods.table(service: service) {
+                let elapsed = ContinuousClock.now - started
+                return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            },
+            mapError: ConvLogMethods.mapError
+        )
+        var serverConfiguration = RPCServer.Configuration(socketPath: settings.socket.path)
+        serverConfiguration.maximumFrameBytes = settings.maxFrameBytes
+        serverConfiguration.peerPolicy = PeerPolicy(allowedUIDs: Set([getuid()] + settings.allowedUIDs))
+        let server = RPCServer(dispatcher: dispatcher, configuration: serverConfiguration, logger: logger)
+        let daemon = DaemonService(server: server, views: views, lock: lock, logger: logger)
+        let group = ServiceGroup(services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        do {
+            try await group.run()
+        } catch let error as RPCServer.StartError {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// The daemon's one service: serve until a graceful shutdown, then stop in order.
+struct DaemonService: Service, CustomStringConvertible {
+    var description: String { "convlogd" }
+
+    let server: RPCServer
+    let views: ConversationViews
+    let lock: DataDirectoryLock
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await server.start()
+        } catch {
+            views.store.close()
+            throw error
+        }
+        do {
+            try await gracefulShutdown()
+        } catch is CancellationError {
+            // Cancelled rather than asked: stop all the same.
+        }
+        logger.info("shutting down")
+        await server.stop()
+        views.store.close()
+        lock.release()
+        logger.info("event log closed")
+    }
+}

@@ -1,0 +1,69 @@
+import ConvLog
+import EventLog
+import Foundation
+import Logging
+import Projections
+
+/// The daemon's settings: each from its flag, else its environment variable, else the default.
+struct DaemonSettings {
+    var dataDirectory: URL
+    var socket: URL
+    var durability: EventStore.Durability
+    var window: Int?
+    var maxFrameBytes: Int
+    var allowedUIDs: [UInt32]
+    var logLevel: Logger.Level
+
+    /// A setting that cannot be used, named with its flag.
+    struct Invalid: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(flags: Daemon, environment: [String: String]) throws {
+        func value(_ flag: String?, _ variable: String) -> String? {
+            flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        dataDirectory = flags.dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) }
+            ?? DefaultLocations.dataDirectory(environment: environment)
+        socket = flags.socket.map { URL(fileURLWithPath: $0) } ?? DefaultLocations.socket(dataDirectory: dataDirectory, environment: environment)
+        guard socket.path.utf8.count < 108 else {
+            throw Invalid(description: "--socket path is longer than 107 bytes (a Unix socket limit): \(socket.path)")
+        }
+
+        let durabilityText = value(flags.durability, "CONVLOG_DURABILITY") ?? "fsync"
+        guard let durability = EventStore.Durability(rawValue: durabilityText) else {
+            throw Invalid(description: "--durability must be fsync or nosync, not \(durabilityText)")
+        }
+        self.durability = durability
+
+        if let text = value(flags.window.map(String.init), "CONVLOG_WINDOW") {
+            guard let window = Int(text), (1...10_000).contains(window) else { throw Invalid(description: "--window must be 1–10000, not \(text)") }
+            self.window = window
+        }
+
+        let frameText = value(flags.maxFrameBytes.map(String.init), "CONVLOG_MAX_FRAME_BYTES") ?? String(1 << 20)
+        guard let frame = Int(frameText), (1_024...(64 << 20)).contains(frame) else {
+            throw Invalid(description: "--max-frame-bytes must be 1024–67108864, not \(frameText)")
+        }
+        maxFrameBytes = frame
+
+        if !flags.allowUIDs.isEmpty {
+            allowedUIDs = flags.allowUIDs
+        } else if let list = environment["CONVLOG_ALLOW_UIDS"], !list.isEmpty {
+            allowedUIDs = try list.split(separator: ",").map { part in
+                guard let uid = UInt32(part.trimmingCharacters(in: .whitespaces)) else {
+                    throw Invalid(description: "CONVLOG_ALLOW_UIDS must be comma-separated user ids, not \(list)")
+                }
+                return uid
+            }
+        } else {
+            allowedUIDs = []
+        }
+
+        let levelText = value(flags.logLevel, "CONVLOG_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw Invalid(description: "--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        logLevel = level
+    }
+}
