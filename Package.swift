@@ -110,6 +110,13 @@ let package = Package(
             dependencies: ["EventLog", "CLMDB", "EventLogCrashWriter"]
         ),
         .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "EventLog", "Projections", "ConvLog", "RPC", "RPCServer", "ConvLogClient", "convlogd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "CLITests",
             dependencies: ["EventLog", "Projections", "convlog"]
         ),

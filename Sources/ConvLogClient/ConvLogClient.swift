@@ -25,6 +25,8 @@ public final class ConvLogClient: @unchecked Sendable {
     /// Why a call failed on the client side.
     public struct TransportError: Error, CustomStringConvertible {
         public var description: String
+
+        public init(description: String) { self.description = description }
     }
 
     /// Connects to the daemon at `socketPath`.
@@ -42,11 +44,7 @@ public final class ConvLogClient: @unchecked Sendable {
     /// Calls `method` with named `params` and returns its result.
     /// - Throws: ``RPCError`` for an error answer, ``TransportError`` when the connection fails.
     public func call(_ method: String, _ params: JSONValue = .object([:])) async throws -> JSONValue {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try self.roundTrip(method, params) })
-            }
-        }
+        try await onQueue { try self.roundTrip(method, params) }
     }
 
     /// The blocking form of ``call(_:_:)``, for threads that may block.
@@ -55,12 +53,19 @@ public final class ConvLogClient: @unchecked Sendable {
         try queue.sync { try roundTrip(method, params) }
     }
 
-    /// Sends one raw line and returns the raw answer line (for tests of the wire format).
-    @available(*, noasync, message: "for tests and tools on their own threads")
-    public func exchangeRaw(_ line: [UInt8], expectAnswer: Bool = true) throws -> [UInt8]? {
-        try queue.sync {
-            try send(line + [UInt8(ascii: "\n")])
-            return expectAnswer ? try receiveLine() : nil
+    /// Sends raw bytes (a newline is not added) and, when `expectAnswer`, returns the next answer
+    /// line: for tests of the wire format and for tools that speak JSON-RPC themselves.
+    public func exchangeRaw(_ bytes: [UInt8], expectAnswer: Bool = true) async throws -> [UInt8]? {
+        try await onQueue {
+            if self.descriptor < 0 { try self.connect() }
+            try self.send(bytes)
+            return expectAnswer ? try self.receiveLine() : nil
+        }
+    }
+
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
         }
     }
 

@@ -1,0 +1,147 @@
+import ConvLogClient
+import EventLog
+import Foundation
+import RPC
+import Testing
+
+@Suite("JSON-RPC methods over the socket")
+struct MethodTests {
+    @Test("create, add two turns, getContext, getSession, listSessions, readEvents, stats, health")
+    func conversation() async throws {
+        try await withDaemon { daemon in
+            let client = try daemon.client()
+            let created = try await client.call("create", ["sessionId": "chat-1", "userId": "u1", "metadata": ["app": "demo"], "context": ["db": "chinook"]])
+            #expect(created["sessionId"] == "chat-1")
+            #expect(created["version"] == 2, "SessionCreated and the initial context")
+            let generated = try await client.call("create", [:])
+            #expect(generated["sessionId"]?.stringValue?.count == 36)
+
+            let first = try await client.call("add", ["sessionId": "chat-1", "role": "user", "content": "How many artists start with A-E?", "messageId": "q1"])
+            #expect(first["messageId"] == "q1" && first["version"] == 3 && first["duplicate"] == false)
+            let second = try await client.call(
+                "add", ["sessionId": "chat-1", "role": "assistant", "content": ["answer": 86, "sql": "SELECT count(*) FROM artists"], "expectedVersion": 3]
+            )
+            #expect(second["version"] == 4)
+
+            let context = try await client.call("getContext", ["sessionId": "chat-1", "window": 5])
+            let messages = try #require(context["messages"].flatMap { if case .array(let list) = $0 { list } else { nil } })
+            #expect(messages.count == 2)
+            #expect(messages[0]["content"] == "How many artists start with A-E?" && messages[0]["role"] == "user")
+            #expect(messages[1]["content"]?["answer"] == 86)
+            #expect(context["context"] == ["db": "chinook"])
+            #expect(context["version"] == 4)
+            let last = try await client.call("getContext", ["sessionId": "chat-1", "window": 1])
+            #expect(last["messages"] == .array([messages[1]]))
+
+            let session = try await client.call("getSession", ["sessionId": "chat-1"])
+            #expect(session["userId"] == "u1" && session["messageCount"] == 2 && session["metadata"] == ["app": "demo"])
+
+            let listed = try await client.call("listSessions", ["userId": "u1"])
+            #expect(listed["sessions"].map { if case .array(let list) = $0 { list.count } else { 0 } } == 1)
+
+            let events = try await client.call("readEvents", ["sessionId": "chat-1"])
+            if case .array(let list)? = events["events"] {
+                #expect(list.map { $0["type"] } == ["SessionCreated", "ContextUpdated", "MessageAdded", "MessageAdded"])
+            } else {
+                Issue.record("readEvents returned no list")
+            }
+            let page = try await client.call("readEvents", ["from": 1, "limit": 2])
+            #expect(page["next"] == 3)
+
+            let stats = try await client.call("stats")
+            #expect(stats["events"] == 5 && stats["sessions"] == 2)
+            #expect(try await client.call("health")["status"] == "ok")
+            let discover = try await client.call("rpc.discover")
+            #expect(discover["openrpc"] != nil)
+        }
+    }
+
+    @Test("getContext with maxTokens keeps the most recent messages that fit, and asOf travels back")
+    func contextBudgetAndTimeTravel() async throws {
+        try await withDaemon { daemon in
+            let client = try daemon.client()
+            _ = try await client.call("create", ["sessionId": "s"])
+            var sequences: [Int64] = []
+            for index in 0..<6 {
+                let added = try await client.call("add", ["sessionId": "s", "role": "user", "content": .string(String(repeating: "w", count: 40) + "\(index)")])
+                if case .integer(let sequence)? = added["sequence"] { sequences.append(sequence) }
+            }
+            // Each message: 41 bytes → 11 tokens + 4 overhead = 15 tokens.
+            let budgeted = try await client.call("getContext", ["sessionId": "s", "window": 6, "maxTokens": 45])
+            if case .array(let list)? = budgeted["messages"] {
+                #expect(list.count == 3)
+                #expect(list.last?["content"]?.stringValue?.hasSuffix("5") == true)
+            }
+            let past = try await client.call("getContext", ["sessionId": "s", "window": 10, "asOf": .integer(sequences[2])])
+            if case .array(let list)? = past["messages"] {
+                #expect(list.count == 3)
+                #expect(list.last?["sequence"] == .integer(sequences[2]))
+            }
+            #expect(past["version"] == 4)
+        }
+    }
+
+    @Test("add is idempotent by messageId, conflicts on expectedVersion, and creates only when asked")
+    func addSemantics() async throws {
+        try await withDaemon { daemon in
+            let client = try daemon.client()
+            let missing = await #expect(throws: RPCError.self) {
+                try await client.call("add", ["sessionId": "nope", "role": "user", "content": "hi"])
+            }
+            #expect(missing?.code == RPCError.sessionNotFoundCode)
+            let created = try await client.call("add", ["sessionId": "auto", "role": "user", "content": "hi", "messageId": "m1", "createIfMissing": true])
+            #expect(created["version"] == 2)
+            let retry = try await client.call("add", ["sessionId": "auto", "role": "user", "content": "hi", "messageId": "m1", "createIfMissing": true])
+            #expect(retry["duplicate"] == true && retry["sequence"] == created["sequence"])
+            let conflict = await #expect(throws: RPCError.self) {
+                try await client.call("add", ["sessionId": "auto", "role": "user", "content": "x", "expectedVersion": 1])
+            }
+            #expect(conflict?.code == RPCError.versionConflictCode)
+            #expect(conflict?.data?["expected"] == 1 && conflict?.data?["actual"] == 2)
+            let exists = await #expect(throws: RPCError.self) { try await client.call("create", ["sessionId": "auto"]) }
+            #expect(exists?.code == RPCError.sessionExistsCode)
+            #expect(try await client.call("getSession", ["sessionId": "auto"])["messageCount"] == 1)
+        }
+    }
+
+    @Test("updateContext merges, removes keys with null, and reports the whole context")
+    func updateContext() async throws {
+        try await withDaemon { daemon in
+            let client = try daemon.client()
+            _ = try await client.call("create", ["sessionId": "s", "context": ["a": 1, "b": 2]])
+            let updated = try await client.call("updateContext", ["sessionId": "s", "changes": ["b": .null, "sql": "SELECT 1"]])
+            #expect(updated["context"] == ["a": 1, "sql": "SELECT 1"])
+            #expect(updated["version"] == 3)
+            let empty = await #expect(throws: RPCError.self) { try await client.call("updateContext", ["sessionId": "s", "changes": [:]]) }
+            #expect(empty?.code == RPCError.invalidParamsCode && empty?.data?["field"] == "changes")
+        }
+    }
+
+    @Test("a batch answers each call, and notifications are applied without an answer")
+    func batchAndNotifications() async throws {
+        try await withDaemon { daemon in
+            let client = try daemon.client()
+            _ = try await client.call("create", ["sessionId": "b"])
+            let notification = Array(#"{"jsonrpc":"2.0","method":"add","params":{"sessionId":"b","role":"user","content":"quiet"}}"#.utf8) + [10]
+            #expect(try await client.exchangeRaw(notification, expectAnswer: false) == nil)
+            let calls: [String] = [
+                #"{"jsonrpc":"2.0","id":"x","method":"add","params":{"sessionId":"b","role":"assistant","content":"one"}}"#,
+                #"{"jsonrpc":"2.0","method":"add","params":{"sessionId":"b","role":"user","content":"two"}}"#,
+                #"{"jsonrpc":"2.0","id":7,"method":"getSession","params":{"sessionId":"b"}}"#,
+                #"{"jsonrpc":"2.0","id":8,"method":"nope"}"#,
+            ]
+            let batch: [UInt8] = Array("[\(calls.joined(separator: ","))]\n".utf8)
+            let answer = try parse(try await client.exchangeRaw(batch))
+            guard case .array(let responses) = answer else {
+                Issue.record("a batch answer must be an array")
+                return
+            }
+            #expect(responses.map { $0["id"] } == ["x", 7, 8])
+            #expect(responses[2]["error"]?["code"] == .integer(Int64(RPCError.methodNotFoundCode)))
+            let all = try await client.call("getContext", ["sessionId": "b", "window": 10])
+            if case .array(let list)? = all["messages"] {
+                #expect(Set(list.compactMap { $0["content"]?.stringValue }) == ["quiet", "one", "two"])
+            }
+        }
+    }
+}
