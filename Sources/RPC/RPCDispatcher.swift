@@ -73,6 +73,12 @@ public final class RPCDispatcher: Sendable {
         encode(id: .null, .failure(.payloadTooLarge("the request line exceeds \(limit) bytes")))
     }
 
+    /// The answer to any request that arrives while the server shuts down.
+    public static let shuttingDownResponse = encode(
+        id: .null,
+        .failure(RPCError(code: RPCError.shuttingDownCode, message: "Shutting down: the daemon is stopping"))
+    )
+
     // MARK: Calls
 
     /// A parsed request, or why it is not one.

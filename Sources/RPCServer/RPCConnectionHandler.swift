@@ -19,12 +19,21 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     private let maximumFrameBytes: Int
     private let maximumInFlight: Int
     private let tracker: InFlightTracker
+    private let draining: NIOLockedValueBox<Bool>
     private let logger: Logger
     private var inFlight = 0
     private var readPending = false
     private var needsFlush = false
 
-    init(dispatcher: RPCDispatcher, maximumFrameBytes: Int, maximumInFlight: Int, tracker: InFlightTracker, logger: Logger) {
+    init(
+        dispatcher: RPCDispatcher,
+        maximumFrameBytes: Int,
+        maximumInFlight: Int,
+        tracker: InFlightTracker,
+        draining: NIOLockedValueBox<Bool>,
+        logger: Logger
+    ) {
+        self.draining = draining
         self.dispatcher = dispatcher
         self.maximumFrameBytes = maximumFrameBytes
         self.maximumInFlight = maximumInFlight
@@ -39,6 +48,11 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         case .line(let line):
             // An empty (or blank) line is no request: skip it rather than answer a parse error.
             guard line.readableBytesView.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
+            if draining.withLockedValue({ $0 }) {
+                // Shutting down: take no new work, so what is in flight can finish.
+                send(RPCDispatcher.shuttingDownResponse, context: context, flush: false)
+                return
+            }
             let outcome = line.withUnsafeReadableBytes { dispatcher.handle(frame: $0) }
             switch outcome {
             case .ready(let response):

@@ -40,6 +40,7 @@ public final class RPCServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let tracker = InFlightTracker()
+    private let draining = NIOLockedValueBox(false)
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
 
@@ -73,10 +74,12 @@ public final class RPCServer: Sendable {
         logger.info("listening", metadata: ["socket": "\(path)"])
     }
 
-    /// Stops accepting, lets requests in flight finish (up to `gracePeriod`), closes every
-    /// connection and removes the socket file.
+    /// Stops accepting, answers new requests on open connections with a shutting-down error, lets
+    /// requests in flight finish (up to `gracePeriod`), closes every connection and removes the
+    /// socket file.
     public func stop(gracePeriod: Duration = .seconds(10)) async {
         if let channel = serverChannel.withLockedValue({ $0 }) { try? await channel.close() }
+        draining.withLockedValue { $0 = true }
         let deadline = ContinuousClock.now + gracePeriod
         while tracker.current > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
@@ -122,6 +125,7 @@ public final class RPCServer: Sendable {
                         maximumFrameBytes: configuration.maximumFrameBytes,
                         maximumInFlight: configuration.maximumInFlightPerConnection,
                         tracker: tracker,
+                        draining: draining,
                         logger: logger
                     )
                 )
