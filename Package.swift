@@ -39,9 +39,10 @@ let package = Package(
             name: "Projections",
             dependencies: ["EventLog"]
         ),
+        .target(name: "FollowUp"),
         .target(
             name: "ConvLog",
-            dependencies: ["EventLog", "Projections"]
+            dependencies: ["EventLog", "Projections", "FollowUp"]
         ),
         .systemLibrary(name: "CConvLogSystem"),
         .target(
@@ -82,6 +83,7 @@ let package = Package(
                 "EventLog",
                 "Projections",
                 "ConvLog",
+                "FollowUp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/convlog"

@@ -11,6 +11,6 @@ struct ConvlogCommand: AsyncParsableCommand {
             while the daemon runs. Exit codes: 0 success, 1 error, 2 usage, 3 integrity failure.
             """,
         version: "0.1.0",
-        subcommands: [Replay.self, Verify.self, Rebuild.self, Stats.self]
+        subcommands: [Replay.self, Verify.self, Rebuild.self, Stats.self, Eval.self]
     )
 }

@@ -1,0 +1,190 @@
+/// Rewrites a follow-up so it stands alone: resolves pointers to the previous topic and completes
+/// fragments from the previous question's frame. When unsure it leaves the query as it is.
+enum StandaloneRewriter {
+    struct Rewrite {
+        var text: String
+        var reason: String
+    }
+
+    static func rewrite(
+        query: String,
+        tokens: [Token],
+        cues: Cues,
+        history: [ConversationTurn],
+        turns: [[Token]],
+        topic: Topic?
+    ) -> Rewrite {
+        let previous = previousQuestion(history: history, turns: turns)
+        if cues.has("ellipsis") || cues.has("fragment"), let previous {
+            let fragment = fragmentBody(tokens, cues: cues)
+            if !fragment.isEmpty, let completed = complete(fragment: fragment, in: previous) {
+                return Rewrite(text: completed, reason: "rewrite:fragment-completed")
+            }
+        }
+        var words = tokens.map(\.text)
+        var changed = false
+        let person = FollowUpAnalyzer.salientEntity(history: history, turns: turns)
+        let thing = topic?.entity ?? person
+        // Replace from the end, so earlier indexes stay valid.
+        let pointers = cues.positive.compactMap { cue -> (Int, String)? in
+            guard let position = cue.position else { return nil }
+            for family in ["pronoun", "demonstrative", "pointer"] where cue.reason.hasPrefix(family + ":") { return (position, family) }
+            return nil
+        }.sorted { $0.0 > $1.0 }
+        for (position, family) in pointers {
+            let word = tokens[position].lower
+            switch family {
+            case "pronoun":
+                let isPersonal = ["he", "him", "his", "himself", "she", "her", "hers", "herself"].contains(word)
+                guard let entity = isPersonal ? (person ?? thing) : (thing ?? person) else { continue }
+                let possessive = ["its", "their", "his", "theirs", "hers"].contains(word)
+                    || (word == "her" && position + 1 < tokens.count && TopicExtractor.isContent(tokens[position + 1]))
+                words[position] = possessive ? entity + "'s" : entity
+                changed = true
+            case "demonstrative":
+                if position + 1 < tokens.count, TopicExtractor.isContent(tokens[position + 1]) {
+                    // "those artists" → "the artists that start with A-E" when the noun was in the previous question.
+                    let noun = tokens[position + 1].lower
+                    if let previous, let clause = relativeClause(after: noun, in: previous) {
+                        words[position] = "the"
+                        words[position + 1] = tokens[position + 1].text + " " + clause
+                        changed = true
+                    } else if let entity = thing, !entity.lowercased().contains(noun) {
+                        words[position] = "the"
+                        words[position + 1] = tokens[position + 1].text + " of " + entity
+                        changed = true
+                    } else {
+                        words[position] = "the"
+                        changed = true
+                    }
+                } else if let entity = thing {
+                    words[position] = entity
+                    changed = true
+                }
+            default:
+                if word == "there", let place = topic?.filters.last {
+                    words[position] = place
+                    changed = true
+                }
+            }
+        }
+        if !changed, cues.has("continuation") || cues.has("substitute") || cues.has("ordinal") || cues.has("reply-to-question"),
+            let entity = thing
+        {
+            words.append("about")
+            words.append(entity)
+            changed = true
+        }
+        guard changed else { return Rewrite(text: query, reason: "rewrite:unchanged-unsure") }
+        return Rewrite(text: join(words, question: query.hasSuffix("?")), reason: "rewrite:pointers-resolved")
+    }
+
+    /// The last user turn, else the last turn.
+    static func previousQuestion(history: [ConversationTurn], turns: [[Token]]) -> [Token]? {
+        if let index = history.indices.last(where: { history[$0].speaker == .user && !turns[$0].isEmpty }) { return turns[index] }
+        return turns.last(where: { !$0.isEmpty })
+    }
+
+    /// The fragment without its opener ("what about in the US" → "in the US").
+    static func fragmentBody(_ tokens: [Token], cues: Cues) -> [Token] {
+        guard let cue = cues.positive.first(where: { $0.reason.hasPrefix("ellipsis:") }) else {
+            return tokens.first.map { ["and", "or", "but", "so"].contains($0.lower) } == true ? Array(tokens.dropFirst()) : tokens
+        }
+        let opener = cue.reason.dropFirst("ellipsis:".count).split(separator: "-").count
+        return Array(tokens.dropFirst(opener))
+    }
+
+    /// The previous question with the fragment put in the place of what it replaces.
+    static func complete(fragment: [Token], in previous: [Token]) -> String? {
+        let prev = previous.map(\.lower)
+        let isQuestion = previous.last?.endsClause == true
+        var words = previous.map(\.text)
+        // 1. A prepositional phrase replaces the one with the same preposition.
+        if let first = fragment.first, Lexicon.prepositions.contains(first.lower), let start = prev.firstIndex(of: first.lower) {
+            let end = phraseEnd(previous, from: start + 1)
+            words.replaceSubrange(start..<end, with: fragment.map(\.text))
+            return join(words, question: isQuestion)
+        }
+        // 2. A time expression replaces the previous one.
+        if let time = TopicExtractor.timeRange(fragment), let oldTime = TopicExtractor.timeRange(previous),
+            let range = span(of: oldTime, in: previous)
+        {
+            words.replaceSubrange(range, with: time.split(separator: " ").map(String.init))
+            return join(words, question: isQuestion)
+        }
+        // 3. Same head noun: the fragment's modifiers replace the previous ones ("12 points" → "more than 50 points").
+        if let head = fragment.last(where: { TopicExtractor.isContent($0) }), let position = prev.lastIndex(of: head.lower) {
+            var start = position
+            while start > 0, isModifier(previous[start - 1]) { start -= 1 }
+            words.replaceSubrange(start...position, with: fragment.map(\.text))
+            return join(words, question: isQuestion)
+        }
+        // 4. A name replaces the last name.
+        let fragmentNames = TopicExtractor.properNouns(fragment)
+        if let name = fragmentNames.last, let oldName = TopicExtractor.properNouns(previous).last, let range = span(of: oldName, in: previous) {
+            words.replaceSubrange(range, with: [name])
+            return join(words, question: isQuestion)
+        }
+        // 5. A number replaces the last number.
+        if let number = fragment.first(where: \.isNumber), let position = prev.lastIndex(where: { $0.first?.isNumber == true }) {
+            words[position] = number.text
+            return join(words, question: isQuestion)
+        }
+        // 6. Otherwise the fragment is added to the previous question.
+        words += fragment.map(\.text)
+        return join(words, question: isQuestion)
+    }
+
+    /// Where a phrase that starts at `start` ends: at the next preposition, conjunction or clause end.
+    static func phraseEnd(_ tokens: [Token], from start: Int) -> Int {
+        var end = start
+        while end < tokens.count {
+            if end > start, Lexicon.prepositions.contains(tokens[end].lower) || Lexicon.conjunctions.contains(tokens[end].lower) { break }
+            end += 1
+            if tokens[end - 1].endsClause { break }
+        }
+        return end
+    }
+
+    static func isModifier(_ token: Token) -> Bool {
+        token.isNumber || ["more", "less", "fewer", "than", "at", "least", "most", "over", "under", "above", "below", "top", "bottom"].contains(token.lower)
+    }
+
+    /// The words after `noun` in the previous question, as a relative clause ("start with A-E").
+    static func relativeClause(after noun: String, in previous: [Token]) -> String? {
+        let lower = previous.map(\.lower)
+        let stem = noun.hasSuffix("s") ? String(noun.dropLast()) : noun
+        guard let position = lower.firstIndex(where: { $0 == noun || $0 == stem || $0 == stem + "s" }) else { return nil }
+        let rest = previous[(position + 1)...].prefix { !$0.endsClause }.map(\.text)
+            + (previous[(position + 1)...].first(where: \.endsClause).map { [$0.text] } ?? [])
+        guard !rest.isEmpty else { return nil }
+        let first = rest[0].lowercased()
+        if Lexicon.prepositions.contains(first) || ["that", "which", "who", "whose", "where"].contains(first) { return rest.joined(separator: " ") }
+        if Lexicon.auxiliaries.contains(first) { return nil }
+        return "that " + rest.joined(separator: " ")
+    }
+
+    /// The token range of `phrase` (space-separated words) in `tokens`.
+    static func span(of phrase: String, in tokens: [Token]) -> ClosedRange<Int>? {
+        let words = phrase.lowercased().split(separator: " ").map(String.init)
+        let lower = tokens.map(\.lower)
+        guard !words.isEmpty, words.count <= lower.count else { return nil }
+        for start in stride(from: lower.count - words.count, through: 0, by: -1) where Array(lower[start..<(start + words.count)]) == words {
+            return start...(start + words.count - 1)
+        }
+        return nil
+    }
+
+    /// Words back into a sentence: possessive `'s` glued on, a question mark when the query had one.
+    static func join(_ words: [String], question: Bool) -> String {
+        var text = ""
+        for word in words {
+            if word == "'s" {
+                text += "'s"
+            } else {
+                text += text.isEmpty ? word : " " + word
+            }
+        }
+        return question ? text + "?" : text
+    }
+}

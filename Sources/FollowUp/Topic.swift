@@ -1,0 +1,146 @@
+/// What a turn was about: the structured "previous topic" of a follow-up.
+public struct Topic: Sendable, Hashable {
+    /// The main entity or subject ("artists", "Ching Shih", "the click rate").
+    public var entity: String?
+    /// A measure asked about ("click rate", "revenue", "how many").
+    public var metric: String?
+    /// Filters and dimensions ("in Spain", "ES market", "start with A-E").
+    public var filters: [String]
+    /// A time expression ("last month", "in 2019", "Q3").
+    public var timeRange: String?
+    /// The index, in the history given, of the turn the topic comes from.
+    public var sourceTurn: Int
+
+    public init(entity: String? = nil, metric: String? = nil, filters: [String] = [], timeRange: String? = nil, sourceTurn: Int) {
+        self.entity = entity
+        self.metric = metric
+        self.filters = filters
+        self.timeRange = timeRange
+        self.sourceTurn = sourceTurn
+    }
+}
+
+/// Extracts topics from turns: named entities, noun phrases, metrics, filters, time ranges.
+enum TopicExtractor {
+    /// Runs of capitalized words that are not sentence openers ("Ching Shih", "Camp Nowhere").
+    static func properNouns(_ tokens: [Token]) -> [String] {
+        var phrases: [String] = []
+        var run: [String] = []
+        for (index, token) in tokens.enumerated() {
+            let atClauseStart = index == 0 || tokens[index - 1].endsClause
+            let nextIsCapitalized = index + 1 < tokens.count && tokens[index + 1].isCapitalized && !token.endsClause
+            // A capitalized word opening a clause is a name only when another capitalized word follows.
+            let isName = token.isCapitalized && token.lower != "i"
+                && !(atClauseStart && (!nextIsCapitalized || Lexicon.function.union(Lexicon.clauseOpeners).contains(token.lower)))
+                && !(Lexicon.function.contains(token.lower) && run.isEmpty)
+            let joinsName = !run.isEmpty && (token.lower == "of" || token.lower == "de") && index + 1 < tokens.count && tokens[index + 1].isCapitalized
+            if isName || joinsName || (token.isNumber && !run.isEmpty) {
+                run.append(token.text)
+            } else {
+                if !run.isEmpty { phrases.append(run.joined(separator: " ")) }
+                run.removeAll()
+            }
+            if token.endsClause, !run.isEmpty {
+                phrases.append(run.joined(separator: " "))
+                run.removeAll()
+            }
+        }
+        if !run.isEmpty { phrases.append(run.joined(separator: " ")) }
+        return phrases
+    }
+
+    /// The maximal runs of content words (no function words), in order.
+    static func contentPhrases(_ tokens: [Token]) -> [[Token]] {
+        var phrases: [[Token]] = []
+        var run: [Token] = []
+        for token in tokens {
+            if isContent(token) {
+                run.append(token)
+            } else {
+                if !run.isEmpty { phrases.append(run) }
+                run.removeAll()
+            }
+            if token.endsClause, !run.isEmpty {
+                phrases.append(run)
+                run.removeAll()
+            }
+        }
+        if !run.isEmpty { phrases.append(run) }
+        return phrases
+    }
+
+    static func isContent(_ token: Token) -> Bool {
+        !Lexicon.function.contains(token.lower) && !token.isNumber && token.lower.count > 1
+    }
+
+    /// The time expression of a turn ("last month", "in 2019", "Q3").
+    static func timeRange(_ tokens: [Token]) -> String? {
+        for (index, token) in tokens.enumerated() {
+            if Lexicon.timeUnits.contains(token.lower) {
+                if index > 0, Lexicon.timeModifiers.contains(tokens[index - 1].lower) {
+                    return "\(tokens[index - 1].text) \(token.text)"
+                }
+                return token.text
+            }
+            if token.isNumber, token.lower.count == 4, let year = Int(token.lower), (1900...2100).contains(year) {
+                if index > 0, ["in", "since", "during", "for", "before", "after"].contains(tokens[index - 1].lower) {
+                    return "\(tokens[index - 1].text) \(token.text)"
+                }
+                return token.text
+            }
+        }
+        return nil
+    }
+
+    /// The measure asked about: "how many" or a metric noun with its modifier ("click rate").
+    static func metric(_ tokens: [Token]) -> String? {
+        for (index, token) in tokens.enumerated() {
+            if token.lower == "how", index + 1 < tokens.count, ["many", "much"].contains(tokens[index + 1].lower) {
+                return "how \(tokens[index + 1].lower)"
+            }
+            if Lexicon.metricHeads.contains(token.lower) {
+                if index > 0, isContent(tokens[index - 1]), !Lexicon.timeUnits.contains(tokens[index - 1].lower) {
+                    return "\(tokens[index - 1].lower) \(token.lower)"
+                }
+                return token.lower
+            }
+        }
+        return nil
+    }
+
+    /// Prepositional filters ("in Spain", "for the ES market", "with A-E").
+    static func filters(_ tokens: [Token]) -> [String] {
+        var filters: [String] = []
+        var index = 0
+        while index < tokens.count {
+            let token = tokens[index]
+            if ["in", "for", "from", "with", "by", "at", "on"].contains(token.lower), index + 1 < tokens.count {
+                var end = index + 1
+                while end < tokens.count, !Lexicon.prepositions.contains(tokens[end].lower) || end == index + 1 {
+                    if tokens[end].endsClause {
+                        end += 1
+                        break
+                    }
+                    end += 1
+                }
+                let phrase = tokens[index..<end]
+                if phrase.dropFirst().contains(where: { isContent($0) || $0.isNumber }), timeRange(Array(phrase)) == nil {
+                    filters.append(phrase.map(\.text).joined(separator: " "))
+                }
+                index = end
+            } else {
+                index += 1
+            }
+        }
+        return filters
+    }
+
+    /// The topic of one turn; nil when it names nothing (only pronouns and function words).
+    static func topic(of tokens: [Token], turn: Int) -> Topic? {
+        let names = properNouns(tokens)
+        let phrases = contentPhrases(tokens).filter { phrase in !phrase.allSatisfy { Lexicon.timeUnits.contains($0.lower) } }
+        let entity = names.last ?? phrases.last.map { $0.map(\.text).joined(separator: " ") }
+        let topic = Topic(entity: entity, metric: metric(tokens), filters: filters(tokens), timeRange: timeRange(tokens), sourceTurn: turn)
+        return topic.entity == nil && topic.metric == nil && topic.timeRange == nil ? nil : topic
+    }
+}
