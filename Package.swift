@@ -119,6 +119,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "FollowUpTests",
+            dependencies: ["FollowUp", "ConvLog", "EventLog"]
+        ),
+        .testTarget(
             name: "CLITests",
             dependencies: ["EventLog", "Projections", "convlog"]
         ),

@@ -88,8 +88,7 @@ enum CueDetector {
             cues.positive.append(Cue(reason: "fragment", weight: 0.75, position: 0))
         }
         // A wh-word with a noun and nothing else ("which party?", "what year?").
-        if let first = lower.first, Lexicon.whWords.contains(first), lower.count <= 3,
-            !lower.dropFirst().contains(where: { Lexicon.auxiliaries.contains($0) })
+        if let first = lower.first, Lexicon.whWords.contains(first), lower.count == 2, TopicExtractor.isContent(tokens[1])
         {
             cues.positive.append(Cue(reason: "fragment:wh", weight: 0.75, position: 0))
         }

@@ -15,9 +15,10 @@ enum StandaloneRewriter {
         topic: Topic?
     ) -> Rewrite {
         let previous = previousQuestion(history: history, turns: turns)
-        if cues.has("ellipsis") || cues.has("fragment"), let previous {
+        if cues.has("ellipsis") || cues.has("fragment"), !cues.has("pronoun"), let previous {
             let fragment = fragmentBody(tokens, cues: cues)
-            if !fragment.isEmpty, let completed = complete(fragment: fragment, in: previous) {
+            let asked = history.last(where: { $0.speaker == .user })?.text.reversed().first(where: { !$0.isWhitespace }) == "?"
+            if !fragment.isEmpty, let completed = complete(fragment: fragment, in: previous, question: asked) {
                 return Rewrite(text: completed, reason: "rewrite:fragment-completed")
             }
         }
@@ -28,7 +29,7 @@ enum StandaloneRewriter {
         // Replace from the end, so earlier indexes stay valid.
         let pointers = cues.positive.compactMap { cue -> (Int, String)? in
             guard let position = cue.position else { return nil }
-            for family in ["pronoun", "demonstrative", "pointer"] where cue.reason.hasPrefix(family + ":") { return (position, family) }
+            for family in ["pronoun", "demonstrative", "pointer", "definite"] where cue.reason.hasPrefix(family + ":") { return (position, family) }
             return nil
         }.sorted { $0.0 > $1.0 }
         for (position, family) in pointers {
@@ -61,6 +62,12 @@ enum StandaloneRewriter {
                     words[position] = entity
                     changed = true
                 }
+            case "definite":
+                // "the scandal" → "the BALCO scandal": the noun with the modifiers it had before.
+                if position + 1 < tokens.count, let modifiers = modifiers(of: tokens[position + 1].lower, in: turns.suffix(3).reversed()) {
+                    words[position + 1] = modifiers + " " + words[position + 1]
+                    changed = true
+                }
             default:
                 if word == "there", let place = topic?.filters.last {
                     words[position] = place
@@ -79,6 +86,17 @@ enum StandaloneRewriter {
         return Rewrite(text: join(words, question: query.hasSuffix("?")), reason: "rewrite:pointers-resolved")
     }
 
+    /// The words that modified `noun` where a recent turn mentioned it ("BALCO" for "scandal").
+    static func modifiers(of noun: String, in turns: some Sequence<[Token]>) -> String? {
+        for tokens in turns {
+            guard let position = tokens.firstIndex(where: { CueDetector.stem($0.lower) == CueDetector.stem(noun) }), position > 0 else { continue }
+            var start = position
+            while start > 0, TopicExtractor.isContent(tokens[start - 1]) || tokens[start - 1].isNumber, !tokens[start - 1].endsClause { start -= 1 }
+            if start < position { return tokens[start..<position].map(\.text).joined(separator: " ") }
+        }
+        return nil
+    }
+
     /// The last user turn, else the last turn.
     static func previousQuestion(history: [ConversationTurn], turns: [[Token]]) -> [Token]? {
         if let index = history.indices.last(where: { history[$0].speaker == .user && !turns[$0].isEmpty }) { return turns[index] }
@@ -95,13 +113,21 @@ enum StandaloneRewriter {
     }
 
     /// The previous question with the fragment put in the place of what it replaces.
-    static func complete(fragment: [Token], in previous: [Token]) -> String? {
+    static func complete(fragment: [Token], in previous: [Token], question isQuestion: Bool) -> String? {
         let prev = previous.map(\.lower)
-        let isQuestion = previous.last?.endsClause == true
         var words = previous.map(\.text)
+        // 0. A wh-phrase replaces the previous question's ("which party" after "which incumbent has …").
+        if let first = fragment.first, Lexicon.whWords.contains(first.lower), let previousFirst = previous.first,
+            Lexicon.whWords.contains(previousFirst.lower)
+        {
+            var end = 1
+            while end < previous.count, TopicExtractor.isContent(previous[end]), !previous[end - 1].endsClause { end += 1 }
+            words.replaceSubrange(0..<end, with: fragment.map(\.text))
+            return join(words, question: isQuestion)
+        }
         // 1. A prepositional phrase replaces the one with the same preposition.
         if let first = fragment.first, Lexicon.prepositions.contains(first.lower), let start = prev.firstIndex(of: first.lower) {
-            let end = phraseEnd(previous, from: start + 1)
+            let end = TopicExtractor.phraseEnd(previous, from: start + 1)
             words.replaceSubrange(start..<end, with: fragment.map(\.text))
             return join(words, question: isQuestion)
         }
@@ -133,17 +159,6 @@ enum StandaloneRewriter {
         // 6. Otherwise the fragment is added to the previous question.
         words += fragment.map(\.text)
         return join(words, question: isQuestion)
-    }
-
-    /// Where a phrase that starts at `start` ends: at the next preposition, conjunction or clause end.
-    static func phraseEnd(_ tokens: [Token], from start: Int) -> Int {
-        var end = start
-        while end < tokens.count {
-            if end > start, Lexicon.prepositions.contains(tokens[end].lower) || Lexicon.conjunctions.contains(tokens[end].lower) { break }
-            end += 1
-            if tokens[end - 1].endsClause { break }
-        }
-        return end
     }
 
     static func isModifier(_ token: Token) -> Bool {

@@ -49,11 +49,17 @@ enum TopicExtractor {
         return phrases
     }
 
-    /// The maximal runs of content words (no function words), in order.
+    /// The maximal runs of content words (no function words), in order. A run right after a
+    /// subject pronoun is a verb ("he was born", "you elaborate") and is left out.
     static func contentPhrases(_ tokens: [Token]) -> [[Token]] {
         var phrases: [[Token]] = []
         var run: [Token] = []
-        for token in tokens {
+        for (index, token) in tokens.enumerated() {
+            let afterSubject = index > 0 && ["i", "you", "we", "he", "she", "they", "it"].contains(tokens[index - 1].lower)
+            let afterAuxiliaryAndSubject = index > 1 && Lexicon.auxiliaries.contains(tokens[index - 1].lower) && Lexicon.personalPronouns.contains(tokens[index - 2].lower)
+            if run.isEmpty, afterSubject || afterAuxiliaryAndSubject {
+                continue
+            }
             if isContent(token) {
                 run.append(token)
             } else {
@@ -113,26 +119,34 @@ enum TopicExtractor {
         var filters: [String] = []
         var index = 0
         while index < tokens.count {
-            let token = tokens[index]
-            if ["in", "for", "from", "with", "by", "at", "on"].contains(token.lower), index + 1 < tokens.count {
-                var end = index + 1
-                while end < tokens.count, !Lexicon.prepositions.contains(tokens[end].lower) || end == index + 1 {
-                    if tokens[end].endsClause {
-                        end += 1
-                        break
-                    }
-                    end += 1
-                }
-                let phrase = tokens[index..<end]
-                if phrase.dropFirst().contains(where: { isContent($0) || $0.isNumber }), timeRange(Array(phrase)) == nil {
+            if ["in", "for", "from", "with", "by", "at", "on"].contains(tokens[index].lower), index + 1 < tokens.count {
+                let end = phraseEnd(tokens, from: index + 1)
+                let phrase = Array(tokens[index..<end])
+                if phrase.dropFirst().contains(where: { isContent($0) || $0.isNumber }), timeRange(phrase) == nil {
                     filters.append(phrase.map(\.text).joined(separator: " "))
                 }
-                index = end
+                index = max(end, index + 1)
             } else {
                 index += 1
             }
         }
         return filters
+    }
+
+    /// Where a phrase that starts at `start` ends: before the next preposition, conjunction or
+    /// time expression, or at the end of its clause.
+    static func phraseEnd(_ tokens: [Token], from start: Int) -> Int {
+        var end = start
+        while end < tokens.count {
+            if end > start, Lexicon.prepositions.contains(tokens[end].lower) || Lexicon.conjunctions.contains(tokens[end].lower) { break }
+            // A time expression is a phrase of its own ("in Spain last month").
+            if end > start, Lexicon.timeModifiers.contains(tokens[end].lower), end + 1 < tokens.count, Lexicon.timeUnits.contains(tokens[end + 1].lower) {
+                break
+            }
+            end += 1
+            if tokens[end - 1].endsClause { break }
+        }
+        return end
     }
 
     /// The topic of one turn; nil when it names nothing (only pronouns and function words).
