@@ -47,7 +47,7 @@ let package = Package(
         .systemLibrary(name: "CConvLogSystem"),
         .target(
             name: "RPC",
-            dependencies: ["EventLog", "Projections", "ConvLog"]
+            dependencies: ["EventLog", "Projections", "ConvLog", "FollowUp"]
         ),
         .target(
             name: "RPCServer",

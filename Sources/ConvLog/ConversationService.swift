@@ -17,10 +17,13 @@ public final class ConversationService: Sendable {
     /// The log and its read models.
     public let views: ConversationViews
     public let limits: ServiceLimits
+    /// Follow-up analysis and topic tracking.
+    public let followUp: FollowUpSettings
 
-    public init(views: ConversationViews, limits: ServiceLimits = ServiceLimits()) {
+    public init(views: ConversationViews, limits: ServiceLimits = ServiceLimits(), followUp: FollowUpSettings = FollowUpSettings()) {
         self.views = views
         self.limits = limits
+        self.followUp = followUp
     }
 
     // MARK: Writes
@@ -56,21 +59,25 @@ public final class ConversationService: Sendable {
             try Validation.size(of: value, field: "content", limit: limits.maxContentBytes)
         }
         try Validation.size(of: .object(request.metadata), field: "metadata", limit: limits.maxMetadataBytes)
-        let message = Event.messageAdded(MessageAdded(messageID: messageID, role: request.role, content: request.content, metadata: request.metadata))
+        let added = MessageAdded(messageID: messageID, role: request.role, content: request.content, metadata: request.metadata)
+        let message = Event.messageAdded(added)
 
         // Sessions are never removed, so once seen the session stays; only its creation can race.
         while true {
-            let exists = try views.store.version(ofSession: sessionID) != nil
+            let state = try views.session(sessionID)
+            let exists = state != nil
             if !exists && !request.createIfMissing { throw ConvLogError.notFound(sessionID) }
-            let events = exists ? [message] : [.sessionCreated(SessionCreated()), message]
+            var events = exists ? [message] : [.sessionCreated(SessionCreated()), message]
+            // The analyzer's view of the topic goes into the log in the same transaction as the message.
+            if followUp.tracksTopics, let update = try topicUpdate(for: added, sessionID: sessionID, state: state) { events.append(update) }
             let expected = exists ? request.expectedVersion : 0
             do {
                 let result = try await append(AppendRequest(sessionID: sessionID, expectedVersion: expected, events: events))
-                let position = result.isDuplicate ? result.positions[0] : result.positions.last!
+                let position = result.isDuplicate ? result.positions[0] : result.positions[exists ? 0 : 1]
                 return AddedMessage(
                     sessionID: sessionID,
                     messageID: messageID,
-                    version: position.sessionVersion,
+                    version: result.positions.last!.sessionVersion,
                     sequence: position.sequence,
                     timestamp: position.timestamp,
                     duplicate: result.isDuplicate

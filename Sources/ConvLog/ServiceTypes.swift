@@ -78,7 +78,7 @@ public struct AddMessageRequest: Sendable {
 public struct AddedMessage: Sendable, Hashable {
     public var sessionID: String
     public var messageID: String
-    /// The session's version after the message.
+    /// The session's version after this call (the message, and the analyzer's topic update if any).
     public var version: UInt64
     /// The message's global sequence.
     public var sequence: UInt64

@@ -123,3 +123,20 @@ public struct FollowUpAnalyzer: Sendable {
         }?.key
     }
 }
+
+extension FollowUpAnalyzer {
+    /// The topic of one text on its own (entity, metric, filters, time), or nil when it names nothing.
+    public func topic(of text: String) -> Topic? {
+        TopicExtractor.topic(of: Tokenizer.tokenize(text), turn: 0)
+    }
+}
+
+/// Writes a standalone question with a language model (or anything else), for `rewrite: llm`.
+public protocol StandaloneQueryRewriter: Sendable {
+    /// A single-line standalone question for `query`.
+    /// - Parameters:
+    ///   - history: the recent turns, oldest first.
+    ///   - context: the session's context, flattened to text (previous topic, last SQL, …).
+    /// - Throws: when no usable answer came; callers fall back to the rules.
+    func rewrite(query: String, history: [ConversationTurn], context: [String: String], previousTopic: Topic?) async throws -> String
+}

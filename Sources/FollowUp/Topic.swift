@@ -150,11 +150,31 @@ enum TopicExtractor {
     }
 
     /// The topic of one turn; nil when it names nothing (only pronouns and function words).
+    ///
+    /// The entity is a name that is not a filter value ("Ching Shih", not "A-E" in "start with
+    /// A-E"), else the noun counted by "how many", else a noun phrase after a determiner, else the
+    /// last content phrase.
     static func topic(of tokens: [Token], turn: Int) -> Topic? {
-        let names = properNouns(tokens)
-        let phrases = contentPhrases(tokens).filter { phrase in !phrase.allSatisfy { Lexicon.timeUnits.contains($0.lower) } }
-        let entity = names.last ?? phrases.last.map { $0.map(\.text).joined(separator: " ") }
-        let topic = Topic(entity: entity, metric: metric(tokens), filters: filters(tokens), timeRange: timeRange(tokens), sourceTurn: turn)
+        let filters = filters(tokens)
+        let filterWords = Set(filters.flatMap { $0.split(separator: " ").dropFirst().map { $0.lowercased() } })
+        let names = properNouns(tokens).filter { !$0.split(separator: " ").allSatisfy { filterWords.contains($0.lowercased()) } }
+        let phrases = contentPhrases(tokens).filter { phrase in
+            !phrase.allSatisfy { Lexicon.timeUnits.contains($0.lower) || filterWords.contains($0.lower) }
+        }
+        var entity = names.last
+        if entity == nil, let counted = tokens.indices.first(where: { index in
+            index >= 2 && tokens[index - 2].lower == "how" && ["many", "much"].contains(tokens[index - 1].lower) && isContent(tokens[index])
+        }) {
+            entity = tokens[counted].text
+        }
+        if entity == nil {
+            let determined = phrases.first { phrase in
+                guard let first = phrase.first, let index = tokens.firstIndex(of: first), index > 0 else { return false }
+                return ["the", "a", "an", "this", "that", "these", "those", "my", "your", "our", "its", "their"].contains(tokens[index - 1].lower)
+            }
+            entity = (determined ?? phrases.last).map { $0.map(\.text).joined(separator: " ") }
+        }
+        let topic = Topic(entity: entity, metric: metric(tokens), filters: filters, timeRange: timeRange(tokens), sourceTurn: turn)
         return topic.entity == nil && topic.metric == nil && topic.timeRange == nil ? nil : topic
     }
 }

@@ -1,5 +1,6 @@
 import ConvLog
 import EventLog
+import FollowUp
 import Projections
 
 /// The convlog method table: JSON params in, service call, JSON result out.
@@ -67,6 +68,17 @@ public enum ConvLogMethods {
                     "context": .object(context.context),
                     "version": .integer(Int64(context.version)),
                 ]
+            },
+            "analyzeFollowUp": .deferred { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["sessionId", "query", "window", "rewrite"])
+                let result = try await service.analyzeFollowUp(
+                    sessionID: try params.string("sessionId"),
+                    query: try params.string("query"),
+                    window: Int(try params.optionalInteger("window", in: 0...1_000) ?? 6),
+                    mode: try params.optionalChoice("rewrite", as: RewriteMode.self) ?? .rules
+                )
+                return json(result)
             },
             "updateContext": .deferred { raw in
                 let params = try Params(raw)
@@ -176,6 +188,28 @@ public enum ConvLogMethods {
         ]
         if let userID = state.userID { object["userId"] = .string(userID) }
         if let topic = state.lastTopic { object["lastTopic"] = topic }
+        return .object(object)
+    }
+
+    /// `analyzeFollowUp`'s JSON form.
+    public static func json(_ result: FollowUpResult) -> JSONValue {
+        let analysis = result.analysis
+        var object: [String: JSONValue] = [
+            "isFollowUp": .bool(analysis.isFollowUp),
+            "confidence": .double(analysis.confidence),
+            "reasons": .array(analysis.reasons.map(JSONValue.string)),
+            "standaloneQuery": .string(analysis.standaloneQuery),
+            "method": .string(analysis.method.rawValue),
+            "contextMessages": .array(result.contextMessages.map(json)),
+            "previousTopic": .null,
+        ]
+        if let topic = analysis.previousTopic {
+            var topicObject = ConversationService.json(topic).objectValue ?? [:]
+            if result.contextMessages.indices.contains(topic.sourceTurn) {
+                topicObject["sourceMessageId"] = .string(result.contextMessages[topic.sourceTurn].message.messageID)
+            }
+            object["previousTopic"] = .object(topicObject)
+        }
         return .object(object)
     }
 

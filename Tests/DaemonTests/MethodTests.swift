@@ -1,4 +1,6 @@
+import ConvLog
 import ConvLogClient
+import Projections
 import EventLog
 import Foundation
 import RPC
@@ -17,19 +19,21 @@ struct MethodTests {
             #expect(generated["sessionId"]?.stringValue?.count == 36)
 
             let first = try await client.call("add", ["sessionId": "chat-1", "role": "user", "content": "How many artists start with A-E?", "messageId": "q1"])
-            #expect(first["messageId"] == "q1" && first["version"] == 3 && first["duplicate"] == false)
+            // The message (version 3) and the analyzer's topic update (version 4) are one append.
+            #expect(first["messageId"] == "q1" && first["version"] == 4 && first["duplicate"] == false)
             let second = try await client.call(
-                "add", ["sessionId": "chat-1", "role": "assistant", "content": ["answer": 86, "sql": "SELECT count(*) FROM artists"], "expectedVersion": 3]
+                "add", ["sessionId": "chat-1", "role": "assistant", "content": ["answer": 86, "sql": "SELECT count(*) FROM artists"], "expectedVersion": 4]
             )
-            #expect(second["version"] == 4)
+            #expect(second["version"] == 5)
 
             let context = try await client.call("getContext", ["sessionId": "chat-1", "window": 5])
             let messages = try #require(context["messages"].flatMap { if case .array(let list) = $0 { list } else { nil } })
             #expect(messages.count == 2)
             #expect(messages[0]["content"] == "How many artists start with A-E?" && messages[0]["role"] == "user")
             #expect(messages[1]["content"]?["answer"] == 86)
-            #expect(context["context"] == ["db": "chinook"])
-            #expect(context["version"] == 4)
+            #expect(context["context"]?["db"] == "chinook")
+            #expect(context["context"]?["topic"]?["entity"] == "artists")
+            #expect(context["version"] == 5)
             let last = try await client.call("getContext", ["sessionId": "chat-1", "window": 1])
             #expect(last["messages"] == .array([messages[1]]))
 
@@ -41,15 +45,30 @@ struct MethodTests {
 
             let events = try await client.call("readEvents", ["sessionId": "chat-1"])
             if case .array(let list)? = events["events"] {
-                #expect(list.map { $0["type"] } == ["SessionCreated", "ContextUpdated", "MessageAdded", "MessageAdded"])
+                #expect(list.map { $0["type"] } == ["SessionCreated", "ContextUpdated", "MessageAdded", "ContextUpdated", "MessageAdded"])
+                #expect(list[3]["data"]?["source"] == "analyzer")
             } else {
                 Issue.record("readEvents returned no list")
             }
             let page = try await client.call("readEvents", ["from": 1, "limit": 2])
             #expect(page["next"] == 3)
 
+            let analysis = try await client.call("analyzeFollowUp", ["sessionId": "chat-1", "query": "Who are those artists?"])
+            #expect(analysis["isFollowUp"] == true)
+            #expect(analysis["standaloneQuery"] == "Who are the artists that start with A-E?")
+            #expect(analysis["method"] == "rules")
+            #expect(analysis["previousTopic"]?["entity"] == "artists")
+            #expect(analysis["previousTopic"]?["sourceMessageId"] == "q1")
+            if case .array(let reasons)? = analysis["reasons"] { #expect(reasons.contains("demonstrative:those")) }
+            if case .array(let used)? = analysis["contextMessages"] { #expect(used.count == 2) }
+            let standalone = try await client.call("analyzeFollowUp", ["sessionId": "chat-1", "query": "How many albums did AC/DC release in 1980?"])
+            #expect(standalone["isFollowUp"] == false)
+            let fallback = try await client.call("analyzeFollowUp", ["sessionId": "chat-1", "query": "Who are those artists?", "rewrite": "llm"])
+            #expect(fallback["method"] == "rules")
+            if case .array(let reasons)? = fallback["reasons"] { #expect(reasons.contains("llm:fallback:not-configured")) }
+
             let stats = try await client.call("stats")
-            #expect(stats["events"] == 5 && stats["sessions"] == 2)
+            #expect(stats["events"] == 6 && stats["sessions"] == 2)
             #expect(try await client.call("health")["status"] == "ok")
             let discover = try await client.call("rpc.discover")
             #expect(discover["openrpc"] != nil)
@@ -77,7 +96,10 @@ struct MethodTests {
                 #expect(list.count == 3)
                 #expect(list.last?["sequence"] == .integer(sequences[2]))
             }
-            #expect(past["version"] == 4)
+            let events = try await client.call("readEvents", ["sessionId": "s"])
+            if case .array(let list)? = events["events"] {
+                #expect(past["version"] == list.first { $0["sequence"] == .integer(sequences[2]) }?["sessionVersion"])
+            }
         }
     }
 
@@ -90,7 +112,7 @@ struct MethodTests {
             }
             #expect(missing?.code == RPCError.sessionNotFoundCode)
             let created = try await client.call("add", ["sessionId": "auto", "role": "user", "content": "hi", "messageId": "m1", "createIfMissing": true])
-            #expect(created["version"] == 2)
+            #expect(created["version"] == 2, "SessionCreated and the message")
             let retry = try await client.call("add", ["sessionId": "auto", "role": "user", "content": "hi", "messageId": "m1", "createIfMissing": true])
             #expect(retry["duplicate"] == true && retry["sequence"] == created["sequence"])
             let conflict = await #expect(throws: RPCError.self) {
@@ -143,5 +165,25 @@ struct MethodTests {
                 #expect(Set(list.compactMap { $0["content"]?.stringValue }) == ["quiet", "one", "two"])
             }
         }
+    }
+}
+
+@Suite("OpenRPC document")
+struct OpenRPCTests {
+    @Test("schema/openrpc.json is the document rpc.discover serves, and it lists every method")
+    func documentMatches() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("schema/openrpc.json")
+        let stored = try JSONValue(parsing: Array(try Data(contentsOf: file)))
+        #expect(stored == OpenRPCDocument.value, "run `make openrpc` after editing schema/openrpc.json")
+        guard case .array(let methods)? = stored["methods"] else {
+            Issue.record("no methods")
+            return
+        }
+        let documented = Set(methods.compactMap { $0["name"]?.stringValue })
+        let views = try ConversationViews.open(directory: FileManager.default.temporaryDirectory.appendingPathComponent("openrpc-\(UUID())"))
+        defer { views.store.close() }
+        let served = Set(ConvLogMethods.table(service: ConversationService(views: views)) { 0 }.keys).subtracting(["rpc.discover"])
+        #expect(documented == served)
     }
 }

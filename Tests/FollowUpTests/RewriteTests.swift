@@ -11,7 +11,7 @@ struct RewriteTests {
         #expect(topic?.metric == "click rate")
         #expect(topic?.timeRange == "last month")
         #expect(topic?.filters.contains("in the ES market") == true)
-        #expect(topic?.entity == "ES")
+        #expect(topic?.entity == "click rate")
         let named = TopicExtractor.topic(of: Tokenizer.tokenize("Tell me more about Ching Shih."), turn: 3)
         #expect(named?.entity == "Ching Shih")
         #expect(named?.sourceTurn == 3)
