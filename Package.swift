@@ -84,6 +84,8 @@ let package = Package(
                 "Projections",
                 "ConvLog",
                 "FollowUp",
+                "RPC",
+                "ConvLogClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/convlog"
@@ -124,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["EventLog", "Projections", "convlog"]
+            dependencies: ["EventLog", "Projections", "convlog", "convlogd"]
         ),
     ],
     swiftLanguageModes: [.v6]

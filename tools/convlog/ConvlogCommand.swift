@@ -1,4 +1,5 @@
 import ArgumentParser
+import RPC
 
 /// `convlog`: the operator's tool for a convlog event log.
 @main
@@ -8,9 +9,14 @@ struct ConvlogCommand: AsyncParsableCommand {
         abstract: "Read, audit and maintain a convlog event log.",
         discussion: """
             The offline commands (replay, verify, rebuild, stats) open the log directly and work
-            while the daemon runs. Exit codes: 0 success, 1 error, 2 usage, 3 integrity failure.
+            while the daemon runs. The client verbs (create, add, context, analyze, sessions) talk
+            to convlogd over its socket and print JSON. Exit codes: 0 success, 1 error, 64 usage,
+            3 integrity failure.
             """,
-        version: "0.1.0",
-        subcommands: [Replay.self, Verify.self, Rebuild.self, Stats.self, Eval.self]
+        version: ConvLogVersion.current,
+        subcommands: [
+            Replay.self, Verify.self, Rebuild.self, Stats.self, Eval.self,
+            Create.self, Add.self, Context.self, Analyze.self, Sessions.self,
+        ]
     )
 }

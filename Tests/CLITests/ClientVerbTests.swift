@@ -1,0 +1,52 @@
+import EventLog
+import Foundation
+import Testing
+
+@Suite("convlog client verbs")
+struct ClientVerbTests {
+    @Test("the README session: create, two turns, context, analyze, sessions — over a real daemon")
+    func readmeSession() async throws {
+        let directory = URL(fileURLWithPath: "/tmp/convlog-verbs-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socket = directory.appendingPathComponent("d.sock").path
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("convlogd")
+        daemon.arguments = ["--data-dir", directory.path, "--socket", socket, "--log-level", "error"]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            kill(daemon.processIdentifier, SIGTERM)
+            daemon.waitUntilExit()
+        }
+        var ready = false
+        for _ in 0..<500 where !ready {
+            ready = (try? convlog(["sessions", "--socket", socket]))?.status == 0
+            if !ready { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(ready, "convlogd did not come up")
+
+        func run(_ arguments: [String]) throws -> JSONValue {
+            let result = try convlog(arguments + ["--socket", socket])
+            #expect(result.status == 0, "\(arguments): \(result.errors)")
+            return try JSONValue(parsing: Array(result.output.utf8))
+        }
+        let created = try run(["create", "--session-id", "chat-1", "--user-id", "alice"])
+        #expect(created.objectValue?["sessionId"] == "chat-1")
+        _ = try run(["add", "chat-1", "user", "How many artists start with A-E?"])
+        _ = try run(["add", "chat-1", "assistant", "There are 86 artists whose names start with A to E."])
+        let context = try run(["context", "chat-1", "--window", "5"])
+        if case .array(let messages)? = context.objectValue?["messages"] { #expect(messages.count == 2) }
+        let analysis = try run(["analyze", "chat-1", "Who are those artists?"])
+        #expect(analysis.objectValue?["isFollowUp"] == true)
+        #expect(analysis.objectValue?["standaloneQuery"] == "Who are the artists that start with A-E?")
+        let sessions = try run(["sessions", "--user-id", "alice"])
+        if case .array(let list)? = sessions.objectValue?["sessions"] { #expect(list.count == 1) }
+
+        let missing = try convlog(["context", "nope", "--socket", socket])
+        #expect(missing.status == 1)
+        #expect(missing.errors.contains("code -32001"), "\(missing.errors)")
+        let unreachable = try convlog(["sessions", "--socket", directory.appendingPathComponent("none.sock").path])
+        #expect(unreachable.status == 1)
+        #expect(unreachable.errors.contains("is convlogd running?"))
+    }
+}
