@@ -41,6 +41,13 @@ let package = Package(
         ),
         .target(name: "FollowUp"),
         .target(
+            name: "LLMRewriter",
+            dependencies: [
+                "CCurl", "FollowUp", "EventLog",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "ConvLog",
             dependencies: ["EventLog", "Projections", "FollowUp"]
         ),
@@ -72,6 +79,7 @@ let package = Package(
                 "ConvLog",
                 "Projections",
                 "EventLog",
+                "LLMRewriter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -123,6 +131,10 @@ let package = Package(
         .testTarget(
             name: "FollowUpTests",
             dependencies: ["FollowUp", "ConvLog", "EventLog"]
+        ),
+        .testTarget(
+            name: "LLMRewriterTests",
+            dependencies: ["LLMRewriter", "FollowUp", "ConvLog", "Projections", "EventLog"]
         ),
         .testTarget(
             name: "CLITests",

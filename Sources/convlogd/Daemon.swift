@@ -2,6 +2,7 @@ import ArgumentParser
 import ConvLog
 import EventLog
 import Foundation
+import LLMRewriter
 import Logging
 import Projections
 import RPC
@@ -45,6 +46,18 @@ struct Daemon: AsyncParsableCommand {
     @Option(name: .customLong("allow-uid"), help: ArgumentHelp("A user id allowed to connect, besides the daemon's own (repeatable). [CONVLOG_ALLOW_UIDS, comma-separated]", valueName: "uid"))
     var allowUIDs: [UInt32] = []
 
+    @Option(name: .customLong("llm-url"), help: ArgumentHelp("Base URL of an OpenAI-compatible server for rewrite=llm (e.g. http://127.0.0.1:8080); unset: rules only. [CONVLOG_LLM_URL]", valueName: "url"))
+    var llmURL: String?
+
+    @Option(name: .customLong("llm-model"), help: ArgumentHelp("The model name sent to that server. [CONVLOG_LLM_MODEL]", valueName: "name"))
+    var llmModel: String?
+
+    @Option(name: .customLong("llm-api-key-env"), help: ArgumentHelp("The environment variable holding the API key (default OPENAI_API_KEY). [CONVLOG_LLM_API_KEY_ENV]", valueName: "name"))
+    var llmAPIKeyVariable: String?
+
+    @Option(name: .customLong("llm-timeout-ms"), help: ArgumentHelp("How long one rewrite may take before the rules answer instead (default 2000). [CONVLOG_LLM_TIMEOUT_MS]", valueName: "ms"))
+    var llmTimeoutMilliseconds: Int?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical. [CONVLOG_LOG_LEVEL]", valueName: "level"))
     var logLevel: String?
 
@@ -79,7 +92,8 @@ struct Daemon: AsyncParsableCommand {
             ]
         )
         let started = ContinuousClock.now
-        let service = ConversationService(views: views)
+        let service = ConversationService(views: views, followUp: FollowUpSettings(rewriter: settings.llm.map(OpenAIRewriter.init)))
+        if let llm = settings.llm { logger.info("llm rewriter configured", metadata: ["url": "\(llm.baseURL)", "model": "\(llm.model)"]) }
         let dispatcher = RPCDispatcher(
             methods: ConvLogMethods.table(service: service) {
                 let elapsed = ContinuousClock.now - started

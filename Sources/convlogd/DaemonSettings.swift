@@ -1,6 +1,7 @@
 import ConvLog
 import EventLog
 import Foundation
+import LLMRewriter
 import Logging
 import Projections
 
@@ -13,6 +14,8 @@ struct DaemonSettings {
     var maxFrameBytes: Int
     var allowedUIDs: [UInt32]
     var logLevel: Logger.Level
+    /// The language-model rewriter, when a URL is configured.
+    var llm: OpenAIRewriter.Configuration?
 
     /// A setting that cannot be used, named with its flag.
     struct Invalid: Error, CustomStringConvertible {
@@ -58,6 +61,18 @@ struct DaemonSettings {
             }
         } else {
             allowedUIDs = []
+        }
+
+        if let url = value(flags.llmURL, "CONVLOG_LLM_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw Invalid(description: "--llm-url must start with http:// or https://") }
+            var llm = OpenAIRewriter.Configuration(baseURL: url, model: value(flags.llmModel, "CONVLOG_LLM_MODEL") ?? "default")
+            llm.apiKey = environment[value(flags.llmAPIKeyVariable, "CONVLOG_LLM_API_KEY_ENV") ?? "OPENAI_API_KEY"]
+            let timeoutText = value(flags.llmTimeoutMilliseconds.map(String.init), "CONVLOG_LLM_TIMEOUT_MS") ?? "2000"
+            guard let timeout = Int(timeoutText), (50...120_000).contains(timeout) else {
+                throw Invalid(description: "--llm-timeout-ms must be 50–120000, not \(timeoutText)")
+            }
+            llm.timeout = .milliseconds(timeout)
+            self.llm = llm
         }
 
         let levelText = value(flags.logLevel, "CONVLOG_LOG_LEVEL") ?? "info"
