@@ -7,7 +7,7 @@ DATA_DIR ?= $(CURDIR)/var/data
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-deps: ## install missing system packages (liblmdb-dev, libcurl4-openssl-dev, lmdb-utils)
+deps: ## install missing system packages (liblmdb-dev, libcurl4-openssl-dev, lmdb-utils, pkg-config, python3-venv)
 	@./scripts/install-deps.sh
 
 build: deps ## debug build of every target
@@ -16,8 +16,8 @@ build: deps ## debug build of every target
 release: deps ## optimised build of the executables
 	$(SWIFT) build -c release
 
-test: deps ## build and run every test
-	$(SWIFT) test
+test: deps ## build and run every test (starts a small local model for the LLM test; CONVLOG_SKIP_LLM=1 skips it)
+	./scripts/run-tests.sh
 
 run: release ## build and start the daemon on ./var/data (Ctrl-C stops it)
 	@mkdir -p -m 700 $(DATA_DIR)

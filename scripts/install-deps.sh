@@ -3,7 +3,7 @@
 # As root it installs them with apt-get; otherwise it names what to install and fails.
 set -euo pipefail
 
-packages=(liblmdb-dev libcurl4-openssl-dev lmdb-utils pkg-config)
+packages=(liblmdb-dev libcurl4-openssl-dev lmdb-utils pkg-config curl python3-venv)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

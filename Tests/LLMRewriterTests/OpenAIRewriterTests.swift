@@ -97,3 +97,50 @@ struct OpenAIRewriterTests {
         #expect(rules.analysis.method == .rules)
     }
 }
+
+/// Against a real small model, started by `make test` (scripts/llm-server.sh) and named by
+/// CONVLOG_TEST_LLM_URL. A 135M model is not expected to rewrite well: the test asserts the
+/// contract (one non-empty line, or a typed failure and the rules' answer), not the quality.
+@Suite("LLM rewriter against a real local model", .enabled(if: ProcessInfo.processInfo.environment["CONVLOG_TEST_LLM_URL"] != nil))
+struct RealModelTests {
+    static var baseURL: String { ProcessInfo.processInfo.environment["CONVLOG_TEST_LLM_URL"] ?? "" }
+
+    @Test("the model answers with one non-empty line, or the service falls back to the rules with the reason")
+    func realModel() async throws {
+        var configuration = OpenAIRewriter.Configuration(baseURL: Self.baseURL, model: "smollm2")
+        configuration.timeout = .seconds(60)
+        let model = OpenAIRewriter(configuration: configuration)
+        do {
+            let answer = try await model.rewrite(query: "Who are those artists?", history: history, context: [:], previousTopic: nil)
+            #expect(!answer.isEmpty)
+            #expect(!answer.contains { $0.isNewline })
+        } catch let error as LLMRewriteError {
+            #expect([.multiLineAnswer, .emptyAnswer].contains(error), "\(error)")
+        }
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llm-real-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let views = try ConversationViews.open(directory: directory)
+        defer { views.store.close() }
+        let service = ConversationService(views: views, followUp: FollowUpSettings(rewriter: model))
+        _ = try await service.create(CreateSessionRequest(sessionID: "s"))
+        _ = try await service.add(AddMessageRequest(sessionID: "s", role: .user, content: .text("How many artists start with A-E?")))
+        _ = try await service.add(AddMessageRequest(sessionID: "s", role: .assistant, content: .text("There are 86.")))
+        let result = try await service.analyzeFollowUp(sessionID: "s", query: "Who are those artists?", window: 6, mode: .llm)
+        switch result.analysis.method {
+        case .llm:
+            #expect(!result.analysis.standaloneQuery.isEmpty && !result.analysis.standaloneQuery.contains { $0.isNewline })
+        case .rules:
+            #expect(result.analysis.reasons.contains { $0.hasPrefix("llm:fallback:") })
+            #expect(result.analysis.standaloneQuery == "Who are the artists that start with A-E?")
+        }
+
+        // Too little time for the model: the rules answer, saying why.
+        var hurried = configuration
+        hurried.timeout = .milliseconds(1)
+        let slow = ConversationService(views: views, followUp: FollowUpSettings(rewriter: OpenAIRewriter(configuration: hurried)))
+        let fallback = try await slow.analyzeFollowUp(sessionID: "s", query: "Who are those artists?", window: 6, mode: .llm)
+        #expect(fallback.analysis.method == .rules)
+        #expect(fallback.analysis.reasons.contains("llm:fallback:timeout"))
+    }
+}
