@@ -32,18 +32,27 @@ public struct SessionsProjector: LogProjector {
         if let userID = new.userID { try txn.put(byUser, key: ProjectionRows.userKey(userID, new), value: []) }
     }
 
-    public func freshRows(from feed: EventFeed) throws -> [[ProjectionRow]] {
+    public func makeFold() -> any ProjectionFold { Fold() }
+
+    /// Every session's state, folded in memory.
+    struct Fold: ProjectionFold {
         var states: [String: SessionState] = [:]
-        try feed { record in states[record.sessionID] = SessionState.folding(states[record.sessionID], record) }
-        var sessionRows: [ProjectionRow] = []
-        var updateRows: [ProjectionRow] = []
-        var userRows: [ProjectionRow] = []
-        for state in states.values {
-            sessionRows.append(ProjectionRow(key: ProjectionRows.sessionKey(state.sessionID), value: ProjectionRows.encode(state)))
-            updateRows.append(ProjectionRow(key: ProjectionRows.updateKey(state), value: []))
-            if let userID = state.userID { userRows.append(ProjectionRow(key: ProjectionRows.userKey(userID, state), value: [])) }
+
+        mutating func add(_ record: RecordedEvent) {
+            states[record.sessionID] = SessionState.folding(states[record.sessionID], record)
         }
-        return [sessionRows, updateRows, userRows].map(ProjectionRows.sorted)
+
+        func rows() -> [[ProjectionRow]] {
+            var sessionRows: [ProjectionRow] = []
+            var updateRows: [ProjectionRow] = []
+            var userRows: [ProjectionRow] = []
+            for state in states.values {
+                sessionRows.append(ProjectionRow(key: ProjectionRows.sessionKey(state.sessionID), value: ProjectionRows.encode(state)))
+                updateRows.append(ProjectionRow(key: ProjectionRows.updateKey(state), value: []))
+                if let userID = state.userID { userRows.append(ProjectionRow(key: ProjectionRows.userKey(userID, state), value: [])) }
+            }
+            return [sessionRows, updateRows, userRows].map(ProjectionRows.sorted)
+        }
     }
 
     /// The state of one session, or nil when it does not exist.

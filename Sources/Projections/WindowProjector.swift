@@ -34,21 +34,29 @@ public struct WindowProjector: LogProjector {
         }
     }
 
-    public func freshRows(from feed: EventFeed) throws -> [[ProjectionRow]] {
+    public func makeFold() -> any ProjectionFold { Fold(capacity: capacity) }
+
+    /// Every session's window, folded in memory.
+    struct Fold: ProjectionFold {
+        let capacity: Int
         var windows: [String: RecentWindow] = [:]
-        try feed { record in
+
+        mutating func add(_ record: RecordedEvent) {
             guard case .messageAdded = record.event else { return }
             windows[record.sessionID, default: RecentWindow(capacity: capacity)] =
                 windows[record.sessionID, default: RecentWindow(capacity: capacity)].folding(record)
         }
-        var rows: [ProjectionRow] = []
-        for (sessionID, recent) in windows {
-            guard let ordinals = recent.ordinals else { continue }
-            for (ordinal, entry) in zip(ordinals, recent.messages) {
-                rows.append(ProjectionRow(key: ProjectionRows.windowKey(sessionID, ordinal: ordinal), value: ProjectionRows.encode(entry)))
+
+        func rows() -> [[ProjectionRow]] {
+            var rows: [ProjectionRow] = []
+            for (sessionID, recent) in windows {
+                guard let ordinals = recent.ordinals else { continue }
+                for (ordinal, entry) in zip(ordinals, recent.messages) {
+                    rows.append(ProjectionRow(key: ProjectionRows.windowKey(sessionID, ordinal: ordinal), value: ProjectionRows.encode(entry)))
+                }
             }
+            return [ProjectionRows.sorted(rows)]
         }
-        return [ProjectionRows.sorted(rows)]
     }
 
     /// The last `count` messages of a session (at most ``capacity``), oldest first.

@@ -31,17 +31,11 @@ struct Rebuild: ParsableCommand {
         let views = try log.openWritable(windowCapacity: window)
         defer { views.store.close() }
         let names = projection == "all" ? views.store.projectorNames : [projection]
-        let total = UInt64(try views.store.counts().events) * UInt64(names.count)
-        var progress = ProgressReporter(label: "rebuild", total: total)
-        var done: UInt64 = 0
-        var folded: UInt64 = 0
-        for name in names {
-            folded = try views.store.rebuild([name]) { progress.update(done + $0) }
-            done += folded
-        }
-        progress.update(done)
+        var progress = ProgressReporter(label: "rebuild", total: UInt64(try views.store.counts().events))
+        let folded = try views.store.rebuild(names) { progress.update($0) }
+        progress.update(folded)
         progress.finish()
         let seconds = progress.elapsedSeconds
-        print(String(format: "rebuilt %@: %llu events in %.2f s (%.0f events/s)", names.joined(separator: ", "), folded, seconds, progress.rate(done)))
+        print(String(format: "rebuilt %@: %llu events in %.2f s (%.0f events/s)", names.joined(separator: ", "), folded, seconds, progress.rate(folded)))
     }
 }

@@ -6,8 +6,8 @@ import Crypto
 /// reader never sees an event without its projection. Each projector has a checkpoint (the last
 /// sequence it applied) kept by the store: a projector behind the log catches up when the store opens.
 ///
-/// A projector must be deterministic: ``freshRows(from:)`` (a fold of the whole log in memory)
-/// must produce exactly the rows that applying the same events one by one leaves in its tables.
+/// A projector must be deterministic: its ``makeFold()`` (a fold of the whole log in memory) must
+/// produce exactly the rows that applying the same events one by one leaves in its tables.
 /// ``EventStore/rebuild(_:progress:)`` and ``EventStore/verifyProjections(progress:)`` rely on it.
 public protocol LogProjector: Sendable {
     /// A short stable name (`sessions`, `window`): the key of its checkpoint and of CLI options.
@@ -20,13 +20,17 @@ public protocol LogProjector: Sendable {
     var fingerprint: [UInt8] { get }
     /// Applies one appended event to the tables.
     func apply(_ event: RecordedEvent, in txn: borrowing LMDBTransaction) throws
-    /// The complete contents of ``tables`` (same order) for the log that `feed` walks, each
-    /// table's rows sorted by key.
-    func freshRows(from feed: EventFeed) throws -> [[ProjectionRow]]
+    /// An empty in-memory fold of this projection, to be fed the whole log.
+    func makeFold() -> any ProjectionFold
 }
 
-/// Walks a log: calls its argument with every event, in log order.
-public typealias EventFeed = ((RecordedEvent) throws -> Void) throws -> Void
+/// A projection folded in memory from the whole log, for rebuilds and verification.
+public protocol ProjectionFold {
+    /// Folds in the next event of the log.
+    mutating func add(_ event: RecordedEvent)
+    /// The complete contents of the projector's tables (same order), each table's rows sorted by key.
+    func rows() -> [[ProjectionRow]]
+}
 
 /// One key and value of a projection table.
 public struct ProjectionRow: Sendable, Hashable {
@@ -144,22 +148,16 @@ extension EventStore {
     public func rebuild(_ names: [String] = [], progress: (UInt64) -> Void = { _ in }) throws -> UInt64 {
         let selected = try selectProjectors(names)
         return try environment.writeGrowingMap { txn in
-            var folded: UInt64 = 0
-            for projector in selected {
-                folded = 0
-                let rows = try projector.freshRows { body in
-                    try forEachEvent(txn: txn) { record in
-                        try body(record)
-                        folded += 1
-                        if folded % 100_000 == 0 { progress(folded) }
-                    }
-                }
+            let (fresh, folded) = try freshRows(of: selected, txn: txn, progress: progress)
+            let stored = try schema.storedFingerprints(txn: txn)
+            let head = try headSequence(txn: txn)
+            for (projector, rows) in zip(selected, fresh) {
                 for (table, tableRows) in zip(projector.tables, rows) {
                     try txn.clear(table)
                     for row in tableRows { try txn.put(table, key: row.key, value: row.value, append: true) }
                 }
-                try schema.adoptFingerprint(of: projector, stored: try schema.storedFingerprints(txn: txn), txn: txn)
-                try schema.setCheckpoint(try headSequence(txn: txn), of: projector, txn: txn)
+                try schema.adoptFingerprint(of: projector, stored: stored, txn: txn)
+                try schema.setCheckpoint(head, of: projector, txn: txn)
             }
             return folded
         }
@@ -170,10 +168,10 @@ extension EventStore {
         try environment.read { txn in
             let head = try headSequence(txn: txn)
             let fingerprints = try schema.storedFingerprints(txn: txn)
-            return try projectors.map { projector in
-                let fresh = try projector.freshRows { body in try forEachEvent(txn: txn, body) }
+            let (fresh, _) = try freshRows(of: projectors, txn: txn) { _ in }
+            return try zip(projectors, fresh).map { projector, rows in
                 var freshHasher = SHA256()
-                for rows in fresh { for row in rows { Self.digest(key: row.key, value: row.value, into: &freshHasher) } }
+                for tableRows in rows { for row in tableRows { Self.digest(key: row.key, value: row.value, into: &freshHasher) } }
                 var storedHasher = SHA256()
                 for table in projector.tables {
                     try txn.withCursor(table) { cursor in
@@ -194,6 +192,23 @@ extension EventStore {
                 )
             }
         }
+    }
+
+    /// Folds the whole log once, into every given projector's fold; returns their rows and the
+    /// number of events read. `progress` is called every 100,000 events.
+    private func freshRows(
+        of selected: [any LogProjector],
+        txn: borrowing LMDBTransaction,
+        progress: (UInt64) -> Void
+    ) throws -> ([[[ProjectionRow]]], UInt64) {
+        var folds = selected.map { $0.makeFold() }
+        var folded: UInt64 = 0
+        try forEachEvent(txn: txn) { record in
+            for index in folds.indices { folds[index].add(record) }
+            folded += 1
+            if folded % 100_000 == 0 { progress(folded) }
+        }
+        return (folds.map { $0.rows() }, folded)
     }
 
     private static func digest(key: some Collection<UInt8>, value: some Collection<UInt8>, into hasher: inout SHA256) {
