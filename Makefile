@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DATA_DIR ?= $(CURDIR)/var/data
 
-.PHONY: help deps build release test run openrpc clean
+.PHONY: help deps build release test run fuzz openrpc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,12 @@ run: release ## build and start the daemon on ./var/data (Ctrl-C stops it)
 	@mkdir -p -m 700 $(DATA_DIR)
 	@echo "convlogd: data in $(DATA_DIR), socket $(DATA_DIR)/convlogd.sock (export CONVLOG_DATA_DIR=$(DATA_DIR) for the convlog CLI)"
 	exec .build/release/convlogd --data-dir $(DATA_DIR)
+
+FUZZ_SECONDS ?= 600
+fuzz: deps ## run the JSON-RPC fuzzer for FUZZ_SECONDS (default 600), corpus in fuzz/corpus
+	$(SWIFT) build --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --product fuzz-rpc --scratch-path .build-fuzz
+	@mkdir -p fuzz/corpus fuzz/findings
+	SWIFT_BACKTRACE=enable=no .build-fuzz/debug/fuzz-rpc -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=fuzz/findings/ fuzz/corpus fuzz/seeds
 
 openrpc: ## regenerate the served OpenRPC document from schema/openrpc.json
 	./scripts/embed-openrpc.py

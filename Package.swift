@@ -107,6 +107,12 @@ let package = Package(
             ],
             path: "tools/bench"
         ),
+        // libFuzzer target for the JSON-RPC front (make fuzz); a replayer of saved inputs otherwise.
+        .executableTarget(
+            name: "fuzz-rpc",
+            dependencies: ["RPC", "EventLog"],
+            path: "tools/fuzz-rpc"
+        ),
         // A child process for the crash-safety test: appends in a loop and reports each acknowledged append.
         .executableTarget(
             name: "EventLogCrashWriter",
