@@ -103,6 +103,7 @@ let package = Package(
             dependencies: [
                 "EventLog",
                 "Projections",
+                "FollowUp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/bench"

@@ -13,21 +13,15 @@ private func analyze(_ query: String, after turns: [ConversationTurn] = history)
 
 @Suite("Follow-up cues")
 struct CueTests {
-    @Test("pronouns and demonstratives without an antecedent make a follow-up", arguments: [
+    @Test("each cue family makes a follow-up and is named in the reasons", arguments: [
+        // Pronouns and demonstratives without an antecedent.
         ("How did it change over the year?", "pronoun:it"),
         ("Why did they drop?", "pronoun:they"),
         ("Show me their breakdown by device.", "pronoun:their"),
         ("Who are those users?", "demonstrative:those"),
         ("How does that compare with France?", "demonstrative:that"),
         ("Can you elaborate on this?", "demonstrative:this"),
-    ])
-    func pointers(query: String, reason: String) {
-        let analysis = analyze(query)
-        #expect(analysis.isFollowUp)
-        #expect(analysis.reasons.contains(reason), "\(analysis.reasons)")
-    }
-
-    @Test("ellipsis and fragments make a follow-up", arguments: [
+        // Ellipsis and fragments.
         ("What about in the US?", "ellipsis:what-about"),
         ("and for Germany?", "ellipsis:and-for"),
         ("how about last week", "ellipsis:how-about"),
@@ -36,20 +30,13 @@ struct CueTests {
         ("how many in March?", "ellipsis:how-many"),
         ("which country?", "fragment:wh"),
         ("Ok, what about Italy?", "ellipsis:what-about"),
-    ])
-    func ellipsis(query: String, reason: String) {
-        let analysis = analyze(query)
-        #expect(analysis.isFollowUp)
-        #expect(analysis.reasons.contains(reason), "\(analysis.reasons)")
-    }
-
-    @Test("continuation and comparison words make a follow-up", arguments: [
+        // Continuation and comparison.
         ("What else affected it?", "continuation:else"),
         ("Show me the other ones.", "substitute:ones"),
         ("Give me the second one.", "ordinal:second"),
         ("Same for revenue", "ellipsis:same-for"),
     ])
-    func continuation(query: String, reason: String) {
+    func cueFamilies(query: String, reason: String) {
         let analysis = analyze(query)
         #expect(analysis.isFollowUp)
         #expect(analysis.reasons.contains(reason), "\(analysis.reasons)")

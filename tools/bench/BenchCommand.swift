@@ -1,5 +1,6 @@
 import ArgumentParser
 import EventLog
+import FollowUp
 import Foundation
 import Projections
 
@@ -9,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convlog-bench",
         abstract: "Measure convlog on this machine.",
-        subcommands: [AppendBench.self, Populate.self]
+        subcommands: [AppendBench.self, Populate.self, AnalyzeBench.self]
     )
 }
 
@@ -112,5 +113,41 @@ struct Populate: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - start
         print("wrote \(try views.store.counts().events) events in \(elapsed)")
+    }
+}
+
+/// Latency of the rule-based follow-up analysis, in process.
+struct AnalyzeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Follow-up analysis latency (rules) for a 6-turn history: p50, p90, p99.",
+        discussion: "Example: convlog-bench analyze --iterations 20000"
+    )
+
+    @Option(help: "Analyses to time.") var iterations = 20_000
+
+    func run() {
+        let history = [
+            ConversationTurn(speaker: .user, text: "What was the click rate in Spain last month?"),
+            ConversationTurn(speaker: .assistant, text: "The click rate in Spain was 4.2% last month, up from 3.9%."),
+            ConversationTurn(speaker: .user, text: "How many artists start with A-E?"),
+            ConversationTurn(speaker: .assistant, text: "There are 86 artists whose names start with A to E."),
+            ConversationTurn(speaker: .user, text: "Which of them released an album in 2019?"),
+            ConversationTurn(speaker: .assistant, text: "Twelve of them did, most of them on independent labels."),
+        ]
+        let queries = ["Who are those artists?", "What about in the US?", "How many employees does Acme Corp have in Germany?", "and last week?"]
+        let analyzer = FollowUpAnalyzer()
+        var samples: [Double] = []
+        samples.reserveCapacity(iterations)
+        for index in 0..<iterations {
+            let start = ContinuousClock.now
+            let analysis = analyzer.analyze(query: queries[index % queries.count], history: history)
+            let elapsed = ContinuousClock.now - start
+            precondition(!analysis.standaloneQuery.isEmpty)
+            samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+        }
+        samples.sort()
+        func percentile(_ fraction: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * fraction))] }
+        print(String(format: "analyze (rules, 6-turn history): p50 %.1f µs, p90 %.1f µs, p99 %.1f µs over %d analyses", percentile(0.5), percentile(0.9), percentile(0.99), iterations))
     }
 }
