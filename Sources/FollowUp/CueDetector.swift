@@ -18,7 +18,7 @@ struct Cues: Sendable {
 
 /// Finds the linguistic cues of a follow-up, word by word (never inside words).
 enum CueDetector {
-    static func detect(_ tokens: [Token], history: [ConversationTurn]) -> Cues {
+    static func detect(_ tokens: [Token], history: [ConversationTurn], turns: [[Token]]) -> Cues {
         var cues = Cues()
         let lower = tokens.map(\.lower)
         let names = TopicExtractor.properNouns(tokens)
@@ -122,8 +122,8 @@ enum CueDetector {
         }
         // A bare definite noun phrase whose noun the previous user turn mentioned ("the scandal" after
         // "the BALCO scandal"): not quantified ("all the teachers"), not restricted ("the name of …").
-        if names.isEmpty, let previousUser = history.last(where: { $0.speaker == .user }) {
-            let mentioned = Set(Tokenizer.tokenize(previousUser.text).filter(TopicExtractor.isContent).map { Self.stem($0.lower) })
+        if names.isEmpty, let previousUser = history.indices.last(where: { history[$0].speaker == .user }) {
+            let mentioned = Set(turns[previousUser].filter(TopicExtractor.isContent).map { Self.stem($0.lower) })
             for (index, word) in lower.enumerated() where word == "the" && index + 1 < tokens.count {
                 let noun = tokens[index + 1]
                 guard TopicExtractor.isContent(noun), !noun.isCapitalized, mentioned.contains(Self.stem(noun.lower)) else { continue }

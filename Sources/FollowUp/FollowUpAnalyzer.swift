@@ -57,7 +57,7 @@ public struct FollowUpAnalyzer: Sendable {
                 standaloneQuery: query, method: .rules
             )
         }
-        let cues = CueDetector.detect(tokens, history: history)
+        let cues = CueDetector.detect(tokens, history: history, turns: turns)
         var reasons = cues.positive.map(\.reason) + cues.negative.map(\.reason)
         let positive = 1 - cues.positive.reduce(1.0) { $0 * (1 - $1.weight) }
         let negative = 1 - cues.negative.reduce(1.0) { $0 * (1 - $1.weight) }

@@ -88,6 +88,8 @@ enum Lexicon {
         "resume", "skip", "repeat", "increase", "decrease", "calculate", "identify", "determine", "rank", "group", "filter",
         "don't", "do", "go", "take", "bring", "leave", "try", "use", "write", "draw", "plot", "summarize", "translate",
     ])
+    /// Function words and clause openers together: never names at the start of a clause.
+    static let functionOrOpener: Set<String> = function.union(clauseOpeners)
     /// Verbs that make "that" a conjunction ("I think that …") rather than a pointer.
     static let thatComplementVerbs: Set<String> = [
         "say", "said", "says", "think", "thought", "know", "knew", "believe", "mean", "means", "meant", "show", "shows",

@@ -15,10 +15,22 @@ public struct Token: Sendable, Hashable {
         self.text = text
         self.lower = text.lowercased()
         let first = text.unicodeScalars.first
-        self.isCapitalized = first.map { $0.properties.isUppercase } ?? false
-        self.isNumber = text.unicodeScalars.contains { $0.properties.numericType != nil }
-            && text.unicodeScalars.allSatisfy { $0.properties.numericType != nil || ".,%$-".unicodeScalars.contains($0) }
+        self.isCapitalized = first.map { $0.isASCII ? ("A"..."Z").contains($0) : $0.properties.isUppercase } ?? false
+        self.isNumber = text.unicodeScalars.contains(where: Self.isDigit)
+            && text.unicodeScalars.allSatisfy { Self.isDigit($0) || $0 == "." || $0 == "," || $0 == "%" || $0 == "$" || $0 == "-" }
         self.endsClause = endsClause
+    }
+}
+
+extension Token {
+    /// A digit (ASCII fast path; any numeric scalar otherwise).
+    static func isDigit(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII ? ("0"..."9").contains(scalar) : scalar.properties.numericType != nil
+    }
+
+    /// A letter (ASCII fast path; any alphabetic scalar otherwise).
+    static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII ? ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) : scalar.properties.isAlphabetic
     }
 }
 
@@ -47,9 +59,8 @@ public enum Tokenizer {
             }
         }
         for scalar in text.unicodeScalars {
-            let properties = scalar.properties
-            if properties.isAlphabetic || properties.numericType != nil || scalar == "'" || scalar == "’" || scalar == "-"
-                || (scalar == "." && current.last.map { $0.properties.numericType != nil } == true) || scalar == "%" || scalar == "$"
+            if Token.isLetter(scalar) || Token.isDigit(scalar) || scalar == "'" || scalar == "’" || scalar == "-"
+                || (scalar == "." && current.last.map(Token.isDigit) == true) || scalar == "%" || scalar == "$"
             {
                 current.append(scalar)
             } else {

@@ -31,7 +31,7 @@ enum TopicExtractor {
             let nextIsCapitalized = index + 1 < tokens.count && tokens[index + 1].isCapitalized && !token.endsClause
             // A capitalized word opening a clause is a name only when another capitalized word follows.
             let isName = token.isCapitalized && token.lower != "i"
-                && !(atClauseStart && (!nextIsCapitalized || Lexicon.function.union(Lexicon.clauseOpeners).contains(token.lower)))
+                && !(atClauseStart && (!nextIsCapitalized || Lexicon.functionOrOpener.contains(token.lower)))
                 && !(Lexicon.function.contains(token.lower) && run.isEmpty)
             let joinsName = !run.isEmpty && (token.lower == "of" || token.lower == "de") && index + 1 < tokens.count && tokens[index + 1].isCapitalized
             if isName || joinsName || (token.isNumber && !run.isEmpty) {

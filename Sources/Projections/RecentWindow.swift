@@ -45,12 +45,17 @@ public struct RecentWindow: Sendable, Hashable {
     /// The fold: the window after `record`. Messages enter at the end; beyond ``capacity`` the
     /// oldest leaves. Other events leave the window as it is.
     public func folding(_ record: RecordedEvent) -> RecentWindow {
-        guard let entry = WindowMessage(record) else { return self }
         var next = self
-        next.messages.append(entry)
-        next.totalMessages += 1
-        if next.messages.count > capacity { next.messages.removeFirst(next.messages.count - capacity) }
+        next.fold(record)
         return next
+    }
+
+    /// The fold, in place (what ``folding(_:)`` does to a copy).
+    public mutating func fold(_ record: RecordedEvent) {
+        guard let entry = WindowMessage(record) else { return }
+        messages.append(entry)
+        totalMessages += 1
+        if messages.count > capacity { messages.removeFirst(messages.count - capacity) }
     }
 
     /// The ordinal (1-based, over the whole session) of each message kept, oldest first.

@@ -43,8 +43,7 @@ public struct WindowProjector: LogProjector {
 
         mutating func add(_ record: RecordedEvent) {
             guard case .messageAdded = record.event else { return }
-            windows[record.sessionID, default: RecentWindow(capacity: capacity)] =
-                windows[record.sessionID, default: RecentWindow(capacity: capacity)].folding(record)
+            windows[record.sessionID, default: RecentWindow(capacity: capacity)].fold(record)
         }
 
         func rows() -> [[ProjectionRow]] {
