@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test. Unless CONVLOG_SKIP_LLM=1, it first starts a small real language model
+# Runs every test: the Swift suites, then the Python client's. Unless CONVLOG_SKIP_LLM=1, it first starts a small real language model
 # (scripts/llm-server.sh) for the LLM-rewriter integration test, and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,3 +13,13 @@ else
     echo "CONVLOG_SKIP_LLM=1: the real-model LLM test is skipped" >&2
 fi
 swift test
+
+# The Python client's tests run against the convlogd that swift test just built.
+venv=.venv-py
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+fi
+"$venv/bin/pip" install -q --force-reinstall --no-deps ./clients/python
+"$venv/bin/pip" install -q './clients/python[langchain,test]'
+(cd clients/python && CONVLOG_DAEMON_BINARY="$PWD/../../.build/debug/convlogd" timeout 600 "../../$venv/bin/python" -m pytest -q tests)

@@ -1,0 +1,26 @@
+"""Python client for convlogd, the conversation-memory daemon for LLM orchestrators.
+
+>>> from convlog import Client
+>>> client = Client()                                   # doctest: +SKIP
+>>> client.add("chat-1", "user", "Hi", create_if_missing=True)   # doctest: +SKIP
+"""
+
+from ._protocol import default_socket_path
+from .aio import AsyncClient
+from .client import Client
+from .errors import (
+    ConvLogError, InternalError, InvalidParams, InvalidRequest, MethodNotFound, ParseError, PayloadTooLarge,
+    SessionExists, SessionNotFound, ShuttingDown, StorageFull, TransportError, VersionConflict,
+)
+from .types import (
+    AddedMessage, Context, ContextUpdate, CreatedSession, Event, EventPage, FollowUpAnalysis, Health, Message, Session,
+    SessionPage, Stats, Topic,
+)
+
+__all__ = [
+    "AddedMessage", "AsyncClient", "Client", "Context", "ContextUpdate", "ConvLogError", "CreatedSession", "Event", "EventPage",
+    "FollowUpAnalysis", "Health", "InternalError", "InvalidParams", "InvalidRequest", "Message", "MethodNotFound", "ParseError",
+    "PayloadTooLarge", "Session", "SessionExists", "SessionNotFound", "SessionPage", "ShuttingDown", "Stats", "StorageFull",
+    "Topic", "TransportError", "VersionConflict", "default_socket_path",
+]
+__version__ = "0.1.0"

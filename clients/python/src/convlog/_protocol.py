@@ -1,0 +1,58 @@
+"""JSON-RPC framing and method parameters shared by the sync and async clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .errors import TransportError, error_from_response
+
+MAX_LINE_BYTES = 64 << 20
+
+
+def default_socket_path() -> str:
+    """The daemon's default socket, resolved as convlogd does.
+
+    ``$CONVLOG_SOCKET``; else ``<data dir>/convlogd.sock`` where the data dir is
+    ``$CONVLOG_DATA_DIR``, else ``$XDG_DATA_HOME/convlog``, else ``~/.local/share/convlog``.
+    """
+    explicit = os.environ.get("CONVLOG_SOCKET")
+    if explicit:
+        return explicit
+    data_dir = os.environ.get("CONVLOG_DATA_DIR")
+    if not data_dir:
+        data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        data_dir = str(Path(data_home) / "convlog")
+    return str(Path(data_dir) / "convlogd.sock")
+
+
+def encode_request(request_id: int, method: str, params: dict[str, Any]) -> bytes:
+    """One request line."""
+    body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": {k: v for k, v in params.items() if v is not None}}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def decode_response(line: bytes, request_id: int) -> Any:
+    """The result of an answer line, or the matching exception."""
+    try:
+        response = json.loads(line)
+    except ValueError as error:
+        raise TransportError(f"unreadable answer from convlogd: {error}") from error
+    if not isinstance(response, dict) or response.get("id") != request_id:
+        raise TransportError(f"answer does not match request {request_id}")
+    if "error" in response:
+        raise error_from_response(response["error"])
+    return response.get("result")
+
+
+def new_id() -> str:
+    """A fresh message or session id."""
+    return str(uuid.uuid4())
+
+
+#: Methods whose calls may be sent again after a timeout or a lost connection. `add` is safe
+#: because the client always sends a message id; the others only read.
+RETRYABLE = {"add", "getContext", "analyzeFollowUp", "getSession", "listSessions", "readEvents", "health", "stats"}

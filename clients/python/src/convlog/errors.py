@@ -1,0 +1,98 @@
+"""Exceptions raised by the convlog client: one class per JSON-RPC error code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConvLogError(Exception):
+    """A call failed. ``code`` is the JSON-RPC error code (None for a transport failure)."""
+
+    code: int | None = None
+
+    def __init__(self, message: str, code: int | None = None, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.data = data
+
+    @property
+    def field(self) -> str | None:
+        """The parameter at fault, when the daemon named one."""
+        return self.data.get("field") if isinstance(self.data, dict) else None
+
+
+class TransportError(ConvLogError):
+    """The daemon could not be reached, or the connection failed mid-call."""
+
+
+class ParseError(ConvLogError):
+    code = -32700
+
+
+class InvalidRequest(ConvLogError):
+    code = -32600
+
+
+class MethodNotFound(ConvLogError):
+    code = -32601
+
+
+class InvalidParams(ConvLogError):
+    code = -32602
+
+
+class InternalError(ConvLogError):
+    code = -32603
+
+
+class SessionNotFound(ConvLogError):
+    code = -32001
+
+
+class SessionExists(ConvLogError):
+    code = -32002
+
+
+class VersionConflict(ConvLogError):
+    """The session is not at the expected version: ``expected`` and ``actual`` say where it is."""
+
+    code = -32003
+
+    @property
+    def expected(self) -> int | None:
+        return self.data.get("expected") if isinstance(self.data, dict) else None
+
+    @property
+    def actual(self) -> int | None:
+        return self.data.get("actual") if isinstance(self.data, dict) else None
+
+
+class PayloadTooLarge(ConvLogError):
+    code = -32004
+
+
+class ShuttingDown(ConvLogError):
+    code = -32005
+
+
+class StorageFull(ConvLogError):
+    code = -32006
+
+
+_BY_CODE: dict[int, type[ConvLogError]] = {
+    cls.code: cls  # type: ignore[misc]
+    for cls in (
+        ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, SessionNotFound,
+        SessionExists, VersionConflict, PayloadTooLarge, ShuttingDown, StorageFull,
+    )
+}
+
+
+def error_from_response(error: dict[str, Any]) -> ConvLogError:
+    """The exception for a JSON-RPC error object."""
+    code = error.get("code")
+    message = str(error.get("message", "unknown error"))
+    cls = _BY_CODE.get(code, ConvLogError) if isinstance(code, int) else ConvLogError
+    return cls(message, code=code if isinstance(code, int) else None, data=error.get("data"))
