@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DATA_DIR ?= $(CURDIR)/var/data
 
-.PHONY: help deps build release test run fuzz openrpc clean
+.PHONY: help deps build release test run bench fuzz openrpc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ run: release ## build and start the daemon on ./var/data (Ctrl-C stops it)
 	@mkdir -p -m 700 $(DATA_DIR)
 	@echo "convlogd: data in $(DATA_DIR), socket $(DATA_DIR)/convlogd.sock (export CONVLOG_DATA_DIR=$(DATA_DIR) for the convlog CLI)"
 	exec .build/release/convlogd --data-dir $(DATA_DIR)
+
+bench: deps ## the whole benchmark with its baselines (about 5 minutes); results in bench-results.json
+	./scripts/bench.sh
 
 FUZZ_SECONDS ?= 600
 fuzz: deps ## run the JSON-RPC fuzzer for FUZZ_SECONDS (default 600), corpus in fuzz/corpus

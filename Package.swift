@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -104,9 +105,12 @@ let package = Package(
                 "EventLog",
                 "Projections",
                 "FollowUp",
+                "ConvLogClient",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "tools/bench"
+            path: "tools/bench",
+            exclude: ["baselines"]
         ),
         // libFuzzer target for the JSON-RPC front (make fuzz); a replayer of saved inputs otherwise.
         .executableTarget(
@@ -145,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["EventLog", "Projections", "convlog", "convlogd"]
+            dependencies: ["EventLog", "Projections", "convlog", "convlogd", "convlog-bench"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -50,3 +50,31 @@ struct ClientVerbTests {
         #expect(unreachable.errors.contains("is convlogd running?"))
     }
 }
+
+@Suite("Benchmark smoke")
+struct BenchSmokeTests {
+    @Test("convlog-bench run --smoke drives a real daemon and reports every metric")
+    func smoke() throws {
+        let bench = Process()
+        bench.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("convlog-bench")
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString.prefix(8)).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        bench.arguments = ["run", "--smoke", "--json", json.path]
+        bench.standardOutput = FileHandle.nullDevice
+        bench.standardError = FileHandle.nullDevice
+        try bench.run()
+        bench.waitUntilExit()
+        #expect(bench.terminationStatus == 0)
+        let report = try JSONValue(parsing: Array(try Data(contentsOf: json)))
+        guard case .array(let results)? = report.objectValue?["results"] else {
+            Issue.record("no results")
+            return
+        }
+        let metrics = results.compactMap { $0.objectValue?["metric"]?.stringValue }
+        #expect(metrics.contains { $0.hasPrefix("add, 1 client, durable") })
+        #expect(metrics.contains { $0.hasPrefix("getContext (last 5)") })
+        for result in results {
+            if case .double(let value)? = result.objectValue?["value"] { #expect(value > 0, "\(result)") }
+        }
+    }
+}

@@ -10,7 +10,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convlog-bench",
         abstract: "Measure convlog on this machine.",
-        subcommands: [AppendBench.self, Populate.self, AnalyzeBench.self]
+        subcommands: [RunBench.self, AppendBench.self, Populate.self, AnalyzeBench.self],
+        defaultSubcommand: RunBench.self
     )
 }
 
