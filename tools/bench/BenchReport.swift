@@ -10,6 +10,8 @@ struct BenchReport {
     var echo: [[String: JSONValue]] = []
     var redis: [[String: JSONValue]] = []
     var langGraph: [[String: JSONValue]] = []
+    /// Baselines that failed, with why.
+    var failures: [String] = []
 
     /// A metric: its median over runs, and its comparisons.
     struct Row {
@@ -93,6 +95,7 @@ struct BenchReport {
                     "comparisons": .array(row.comparisons.map { ["baseline": .string($0.baseline), "value": .double($0.value), "ratio": .double($0.ratio)] }),
                 ]
             }),
+            "baselineFailures": .array(failures.map(JSONValue.string)),
             "baselineRuns": ["lmdb": .array(lmdb.map(JSONValue.object)), "echo": .array(echo.map(JSONValue.object)), "redis": .array(redis.map(JSONValue.object)), "langGraph": .array(langGraph.map(JSONValue.object))],
         ])
     }

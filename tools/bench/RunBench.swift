@@ -61,15 +61,30 @@ struct RunBench: ParsableCommand {
                 python: Self.sourceDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".venv-bench/bin/python")
             )
             try baselines.compile()
+            // A failing baseline is reported and left out; it does not throw away the rest.
+            func attempt(_ name: String, _ body: () throws -> [String: JSONValue]) -> [[String: JSONValue]] {
+                do {
+                    return [try body()]
+                } catch {
+                    progress("baseline \(name) failed: \(error)")
+                    report.failures.append("\(name): \(error)")
+                    return []
+                }
+            }
             for run in 1...settings.runs {
                 progress("run \(run)/\(settings.runs): baselines")
-                report.lmdb.append(try baselines.lmdb(count: 5_000, bytes: settings.bytes + 100))
-                report.echo.append(try baselines.echo(rounds: 20_000))
-                report.redis.append(try baselines.redis(sessions: settings.sessions, messages: settings.messages, bytes: settings.bytes, clients: settings.clients, reads: settings.reads))
-                report.langGraph.append(try baselines.langGraph(sessions: settings.langGraphSessions, messages: settings.langGraphMessages, bytes: settings.bytes, reads: 1_000))
+                report.lmdb += attempt("raw LMDB") { try baselines.lmdb(count: 5_000, bytes: settings.bytes + 100) }
+                report.echo += attempt("C socket echo") { try baselines.echo(rounds: 20_000) }
+                report.redis += attempt("Redis") {
+                    try baselines.redis(sessions: settings.sessions, messages: settings.messages, bytes: settings.bytes, clients: settings.clients, reads: settings.reads)
+                }
+                report.langGraph += attempt("LangGraph") {
+                    try baselines.langGraph(sessions: settings.langGraphSessions, messages: settings.langGraphMessages, bytes: settings.bytes, reads: 1_000)
+                }
             }
         }
         print(report.table())
+        for failure in report.failures { print("baseline failed: \(failure)") }
         if let path = settings.json {
             try Data(report.jsonValue.canonicalBytes).write(to: URL(fileURLWithPath: path))
             print("results written to \(path)")

@@ -12,6 +12,7 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -100,9 +101,11 @@ def main():
             "concurrentAddMessagesPerSecond": many_rate, "pipelinedAddMessagesPerSecond": pipelined_rate,
             "readP50Micros": percentile(reads, 0.5), "readP99Micros": percentile(reads, 0.99),
         }))
+        sys.stdout.flush()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        # The data is not needed: no graceful shutdown (which rewrites and syncs the AOF).
+        server.kill()
+        server.wait(timeout=30)
         shutil.rmtree(directory, ignore_errors=True)
 
 
