@@ -41,39 +41,56 @@ extension Token {
 public enum Tokenizer {
     public static func tokenize(_ text: String) -> [Token] {
         var tokens: [Token] = []
-        var current = String.UnicodeScalarView()
-        func flush(endsClause: Bool) {
-            guard !current.isEmpty else { return }
-            var word = String(current)
-            current.removeAll()
-            // Trim apostrophes and hyphens at the edges.
-            while let last = word.last, last == "'" || last == "’" || last == "-" { word.removeLast() }
-            while let first = word.first, first == "'" || first == "’" || first == "-" { word.removeFirst() }
-            guard !word.isEmpty else { return }
-            let lower = word.lowercased()
-            if lower.hasSuffix("'s") || lower.hasSuffix("’s"), word.count > 2 {
-                tokens.append(Token(String(word.dropLast(2)), endsClause: false))
-                tokens.append(Token("'s", endsClause: endsClause))
+        let scalars = text.unicodeScalars
+        var wordStart: String.UnicodeScalarView.Index?
+        var previous: Unicode.Scalar?
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            let isWordScalar = Token.isLetter(scalar) || Token.isDigit(scalar) || scalar == "'" || scalar == "’" || scalar == "-"
+                || scalar == "%" || scalar == "$" || (scalar == "." && wordStart != nil && previous.map(Token.isDigit) == true)
+            if isWordScalar {
+                if wordStart == nil { wordStart = index }
             } else {
-                tokens.append(Token(word, endsClause: endsClause))
-            }
-        }
-        for scalar in text.unicodeScalars {
-            if Token.isLetter(scalar) || Token.isDigit(scalar) || scalar == "'" || scalar == "’" || scalar == "-"
-                || (scalar == "." && current.last.map(Token.isDigit) == true) || scalar == "%" || scalar == "$"
-            {
-                current.append(scalar)
-            } else {
-                let ends = "?.!,;:".unicodeScalars.contains(scalar)
-                if !current.isEmpty && current.last == "." { current.removeLast() }
-                flush(endsClause: ends)
-                if ends, let last = tokens.indices.last, !tokens[last].endsClause {
+                if let start = wordStart {
+                    append(word(scalars[start..<index]), endsClause: isClauseEnd(scalar), to: &tokens)
+                    wordStart = nil
+                } else if isClauseEnd(scalar), let last = tokens.indices.last, !tokens[last].endsClause {
                     tokens[last] = Token(tokens[last].text, endsClause: true)
                 }
             }
+            previous = scalar
+            index = scalars.index(after: index)
         }
-        if !current.isEmpty && current.last == "." { current.removeLast() }
-        flush(endsClause: true)
+        if let start = wordStart { append(word(scalars[start...]), endsClause: true, to: &tokens) }
         return tokens
+    }
+
+    private static func isClauseEnd(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "?" || scalar == "." || scalar == "!" || scalar == "," || scalar == ";" || scalar == ":"
+    }
+
+    /// A word without a trailing decimal point ("4." at the end of a sentence).
+    private static func word(_ slice: Substring.UnicodeScalarView) -> Substring {
+        var text = Substring(slice)
+        if text.last == "." { text.removeLast() }
+        return text
+    }
+
+    /// Adds a word, trimmed of edge apostrophes and hyphens, with a possessive `'s` split off.
+    private static func append(_ raw: Substring, endsClause: Bool, to tokens: inout [Token]) {
+        var word = raw
+        while let last = word.last, last == "'" || last == "’" || last == "-" { word.removeLast() }
+        while let first = word.first, first == "'" || first == "’" || first == "-" { word.removeFirst() }
+        guard !word.isEmpty else {
+            if endsClause, let last = tokens.indices.last, !tokens[last].endsClause { tokens[last] = Token(tokens[last].text, endsClause: true) }
+            return
+        }
+        if word.count > 2, word.hasSuffix("'s") || word.hasSuffix("’s") || word.hasSuffix("'S") {
+            tokens.append(Token(String(word.dropLast(2)), endsClause: false))
+            tokens.append(Token("'s", endsClause: endsClause))
+        } else {
+            tokens.append(Token(String(word), endsClause: endsClause))
+        }
     }
 }

@@ -31,6 +31,7 @@ struct RunBench: ParsableCommand {
     @Option(name: .customLong("rebuild-events"), help: "Events of the log for the rebuild and start-up measurements (0: skip).") var rebuildEvents = 1_000_000
     @Option(name: .customLong("langgraph-sessions"), help: "Sessions for the (slow) LangGraph baseline.") var langGraphSessions = 200
     @Option(name: .customLong("langgraph-messages"), help: "Messages per session for the LangGraph baseline.") var langGraphMessages = 5
+    @Option(help: "The daemon's durability: fsync (the default) or nosync.") var durability = "fsync"
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Flag(help: "A tiny run: 40 sessions × 4 messages, 4 clients, no rebuild, no baselines.") var smoke = false
     @Flag(name: .customLong("no-baselines"), help: "Measure convlog only.") var noBaselines = false
@@ -98,7 +99,7 @@ struct RunBench: ParsableCommand {
 
     /// One run of the convlog workloads on a fresh daemon.
     func measureConvlog(in directory: URL) throws -> ConvlogRun {
-        let (daemon, _) = try DaemonHandle.start(dataDirectory: directory)
+        let (daemon, _) = try DaemonHandle.start(dataDirectory: directory, durability: durability)
         defer { daemon.stop() }
         try ConvlogWorkloads.createSessions(daemon, sessions: sessions)
         let single = try ConvlogWorkloads.add(daemon, sessions: sessions, messages: messages, bytes: bytes, clients: 1, tag: "one")
