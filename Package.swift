@@ -93,6 +93,7 @@ let package = Package(
                 "Projections",
                 "ConvLog",
                 "FollowUp",
+                "LLMRewriter",
                 "RPC",
                 "ConvLogClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -115,11 +115,22 @@ public enum FollowUpEvaluation {
 
     /// Runs `analyze` on every case and scores it.
     public static func run(_ cases: [Case], analyze: (String, [ConversationTurn]) -> FollowUpAnalysis) -> Report {
+        score(cases, analyses: cases.map { analyze($0.query, $0.history) })
+    }
+
+    /// Runs an asynchronous `analyze` (a language-model rewrite, say) on every case, one at a time, and scores it.
+    public static func run(_ cases: [Case], analyze: (String, [ConversationTurn]) async -> FollowUpAnalysis) async -> Report {
+        var analyses: [FollowUpAnalysis] = []
+        for item in cases { analyses.append(await analyze(item.query, item.history)) }
+        return score(cases, analyses: analyses)
+    }
+
+    /// Scores one analysis per case (same order).
+    static func score(_ cases: [Case], analyses: [FollowUpAnalysis]) -> Report {
         var overall = Metrics()
         var perDataset: [String: Metrics] = [:]
         var predictions: [Prediction] = []
-        for item in cases {
-            let analysis = analyze(item.query, item.history)
+        for (item, analysis) in zip(cases, analyses) {
             let prediction = Prediction(
                 id: item.id,
                 isFollowUp: analysis.isFollowUp,

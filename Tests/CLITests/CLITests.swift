@@ -174,3 +174,40 @@ struct CLITests {
         #expect(help.output.contains("Examples:"))
     }
 }
+
+@Suite("convlog eval")
+struct EvalCommandTests {
+    static let cases = [
+        #"{"id":"a","dataset":"d","history":[{"role":"user","content":"How many artists start with A-E?"}],"query":"Who are those artists?","is_follow_up":true,"standalone":"Who are the artists that start with A-E?"}"#,
+        #"{"id":"b","dataset":"d","history":[{"role":"user","content":"hi"}],"query":"How many employees does Acme Corp have in Germany?","is_follow_up":false}"#,
+    ].joined(separator: "\n")
+
+    @Test("eval prints metrics and writes one prediction per case; llm falls back to the rules when the model is unreachable")
+    func evalRulesAndFallback() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("eval-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("cases.jsonl")
+        try Self.cases.write(to: input, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("predictions.jsonl")
+
+        let rules = try convlog(["eval", "--input", input.path, "--output", output.path])
+        #expect(rules.status == 0, "\(rules.errors)")
+        #expect(rules.output.contains("overall"))
+        let overall = try #require(rules.output.split(separator: "\n").last)
+        #expect(overall.split(separator: " ").contains("1.000"), "perfect on these two cases: \(overall)")
+        let predictions = try String(contentsOf: output, encoding: .utf8).split(separator: "\n").map { try JSONValue(parsing: Array($0.utf8)) }
+        #expect(predictions.map { $0.objectValue?["id"] } == ["a", "b"])
+        #expect(predictions[0].objectValue?["standalone"] == "Who are the artists that start with A-E?")
+
+        let llm = try convlog(["eval", "--input", input.path, "--output", output.path, "--method", "llm", "--llm-url", "http://127.0.0.1:1", "--llm-timeout-ms", "500"])
+        #expect(llm.status == 0, "\(llm.errors)")
+        let fallback = try String(contentsOf: output, encoding: .utf8).split(separator: "\n").map { try JSONValue(parsing: Array($0.utf8)) }
+        #expect(fallback[0].objectValue?["standalone"] == "Who are the artists that start with A-E?")
+        if case .array(let reasons)? = fallback[0].objectValue?["reasons"] { #expect(reasons.contains("llm:fallback:transport")) }
+
+        let missingURL = try convlog(["eval", "--input", input.path, "--method", "llm"])
+        #expect(missingURL.status != 0)
+        #expect(missingURL.errors.contains("--llm-url"))
+    }
+}
