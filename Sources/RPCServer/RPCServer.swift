@@ -92,9 +92,6 @@ public final class RPCServer: Sendable {
         logger.info("stopped")
     }
 
-    /// Connections open now.
-    public var connectionCount: Int { connections.withLockedValue { $0.count } }
-
     // MARK: Connections
 
     private func accept(_ channel: any Channel) -> EventLoopFuture<Void> {

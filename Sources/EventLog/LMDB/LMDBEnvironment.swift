@@ -87,13 +87,6 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return info.me_mapsize
     }
 
-    /// The size of a database page.
-    public var pageSize: Int {
-        var stat = MDB_stat()
-        mdb_env_stat(handle, &stat)
-        return Int(stat.ms_psize)
-    }
-
     /// Flushes the data file to disk (`mdb_env_sync` with force), whatever ``Configuration/syncOnCommit`` says.
     public func sync() throws {
         try check(mdb_env_sync(handle, 1), "mdb_env_sync")

@@ -26,8 +26,6 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The map (the environment's size limit) is full: grow it and retry the transaction.
     public var isMapFull: Bool { code == MDB_MAP_FULL }
-    /// Another process grew the map: adopt the new size (`mdb_env_set_mapsize(env, 0)`) and retry.
-    public var isMapResized: Bool { code == MDB_MAP_RESIZED }
     /// The key was not found.
     public var isNotFound: Bool { code == MDB_NOTFOUND }
 

@@ -66,13 +66,6 @@ public struct LMDBTransaction: ~Copyable {
         return stat.ms_entries
     }
 
-    /// Pages used by `database` (branch, leaf and overflow), for size reports.
-    public func pageCount(of database: LMDBDatabase) throws -> Int {
-        var stat = MDB_stat()
-        try check(mdb_stat(handle, database.dbi, &stat), "mdb_stat")
-        return stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages
-    }
-
     /// Runs `body` with a cursor over `database`; the cursor is closed when `body` returns.
     public func withCursor<T>(_ database: LMDBDatabase, _ body: (inout LMDBCursor) throws -> T) throws -> T {
         var cursorHandle: OpaquePointer?

@@ -52,9 +52,6 @@ public struct ChainVerifier: Sendable {
 
     public init() {}
 
-    /// Starts the check after `head`, a record already trusted (or checked with ``checkAnchor(key:record:)``).
-    public init(after head: ChainHead) { self.head = head }
-
     /// Checks the record stored under `key`; returns it when it holds, or nil (and sets ``failure``).
     @discardableResult
     public mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> RecordedEvent? {
