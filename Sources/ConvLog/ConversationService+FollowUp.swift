@@ -51,16 +51,22 @@ extension ConversationService {
         return FollowUpResult(analysis: analysis, contextMessages: snapshot.messages)
     }
 
-    /// The analyzer's topic change for a user message about to be added: the `ContextUpdated`
-    /// event to append with it, or nil when the topic did not change (or the message is not text).
-    func topicUpdate(for message: MessageAdded, sessionID: String, state: SessionState?) throws -> Event? {
-        guard message.role == .user, case .text(let text) = message.content, let state else { return nil }
-        let recent = try views.context(of: sessionID, window: followUp.trackingWindow)?.messages ?? []
+    /// The analyzer's topic change for a user message about to be added, given the session's state
+    /// and recent messages: the `ContextUpdated` event to append with it, or nil when the topic did
+    /// not change.
+    func topicUpdate(for message: MessageAdded, state: SessionState, recent: [WindowMessage]) -> Event? {
+        guard case .text(let text) = message.content else { return nil }
         let analysis = followUp.analyzer.analyze(query: text, history: recent.map(Self.turn))
         guard let topic = followUp.analyzer.topic(of: analysis.standaloneQuery) else { return nil }
         let value = Self.json(topic)
         guard value != state.lastTopic else { return nil }
         return .contextUpdated(ContextUpdated(changes: [SessionState.topicKey: value], source: .analyzer))
+    }
+
+    /// Whether the topic tracker looks at this message: a user's, in text.
+    static func isUserText(_ message: MessageAdded) -> Bool {
+        guard message.role == .user, case .text = message.content else { return false }
+        return true
     }
 
     /// The JSON form of a topic (as stored in the session context under `topic`).

@@ -64,12 +64,18 @@ public final class ConversationService: Sendable {
 
         // Sessions are never removed, so once seen the session stays; only its creation can race.
         while true {
-            let state = try views.session(sessionID)
-            let exists = state != nil
+            // One snapshot: the session, and its recent messages when the topic tracker needs them.
+            let tracksTopic = followUp.tracksTopics && Self.isUserText(added)
+            let snapshot = tracksTopic
+                ? try views.context(of: sessionID, window: followUp.trackingWindow)
+                : try views.session(sessionID).map { ($0, [WindowMessage]()) }
+            let exists = snapshot != nil
             if !exists && !request.createIfMissing { throw ConvLogError.notFound(sessionID) }
             var events = exists ? [message] : [.sessionCreated(SessionCreated()), message]
             // The analyzer's view of the topic goes into the log in the same transaction as the message.
-            if followUp.tracksTopics, let update = try topicUpdate(for: added, sessionID: sessionID, state: state) { events.append(update) }
+            if tracksTopic, let snapshot, let update = topicUpdate(for: added, state: snapshot.state, recent: snapshot.messages) {
+                events.append(update)
+            }
             let expected = exists ? request.expectedVersion : 0
             do {
                 let result = try await append(AppendRequest(sessionID: sessionID, expectedVersion: expected, events: events))

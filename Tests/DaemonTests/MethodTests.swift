@@ -187,3 +187,30 @@ struct OpenRPCTests {
         #expect(documented == served)
     }
 }
+
+@Suite("Topic tracking")
+struct TopicTrackingTests {
+    @Test("a user message records its topic when it changes, in the same append; repeats and assistant turns record nothing")
+    func tracksChangesOnly() async throws {
+        try await withDaemon { daemon in
+            let client = try daemon.client()
+            _ = try await client.call("create", ["sessionId": "t"])
+            let first = try await client.call("add", ["sessionId": "t", "role": "user", "content": "What was the click rate in Spain last month?"])
+            _ = try await client.call("add", ["sessionId": "t", "role": "assistant", "content": "4.2%"])
+            _ = try await client.call("add", ["sessionId": "t", "role": "user", "content": "What was the click rate in Spain last month?"])
+            _ = try await client.call("add", ["sessionId": "t", "role": "user", "content": "How many artists start with A-E?"])
+            let records = try daemon.views.store.events(inSession: "t")
+            let topics = records.compactMap { record -> JSONValue? in
+                guard case .contextUpdated(let update) = record.event, update.source == .analyzer else { return nil }
+                return update.changes["topic"]
+            }
+            #expect(topics.map { $0["entity"] } == ["click rate", "artists"])
+            #expect(topics.first?["timeRange"] == "last month")
+            // The first topic update directly follows its message, in the same append (same timestamp).
+            let message = try #require(records.first { record in if case .messageAdded = record.event { true } else { false } })
+            #expect(records[Int(message.sessionVersion)].event.typeName == "ContextUpdated")
+            #expect(records[Int(message.sessionVersion)].timestamp == message.timestamp)
+            #expect(first["version"] == .integer(Int64(message.sessionVersion + 1)))
+        }
+    }
+}
