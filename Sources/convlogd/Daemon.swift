@@ -16,14 +16,15 @@ struct Daemon: AsyncParsableCommand {
         commandName: "convlogd",
         abstract: "Serve conversation memory to LLM orchestrators over JSON-RPC on a Unix socket.",
         discussion: """
-            Every option can also come from the environment variable shown with it; a flag wins.
-            Defaults: data in $XDG_DATA_HOME/convlog (~/.local/share/convlog), socket
-            <data-dir>/convlogd.sock. SIGTERM or SIGINT stop it gracefully: it stops accepting,
-            answers requests in flight, commits, closes the log and removes the socket.
+            Every option can also come from the environment variable shown with it; a flag wins. \
+            Defaults: data in $XDG_DATA_HOME/convlog (~/.local/share/convlog), socket <data-dir>/convlogd.sock.
 
-            Example:
-              convlogd --data-dir ./var/data --log-level info
-              echo '{"jsonrpc":"2.0","id":1,"method":"health"}' | socat - UNIX-CONNECT:./var/data/convlogd.sock
+            SIGTERM or SIGINT stop it gracefully: it stops accepting, answers the requests in flight, \
+            commits, closes the log and removes the socket.
+
+            Examples:
+              convlogd --data-dir ./var/data
+              CONVLOG_DATA_DIR=./var/data convlog sessions
             """,
         version: ConvLogVersion.current
     )

@@ -21,7 +21,7 @@ struct AppendBench: AsyncParsableCommand {
         commandName: "append",
         abstract: "Append throughput of the event log itself, without the daemon.",
         discussion: """
-            One writer task appends `--count` messages of `--bytes` bytes, `--batch` per append
+            One writer task appends `--count` messages of `--bytes` bytes, `--batch` per append \
             request (so one commit holds at least that many). Prints one line per run and the median.
 
             Example: convlog-bench append --batch 64 --count 20000 --durability fsync --runs 3

@@ -8,10 +8,10 @@ struct RunBench: ParsableCommand {
         commandName: "run",
         abstract: "Benchmark convlogd through its socket, side by side with raw LMDB, a raw socket echo, LangGraph SqliteSaver and Redis.",
         discussion: """
-            Each run starts its own convlogd (fsync durability) on a fresh directory: creates the
-            sessions, adds their messages from 1 client and then from --clients clients, reads
-            with getContext, and analyzes follow-ups. Then: rebuild events/s and start-up time on a
-            --rebuild-events log, and the baselines. Medians of --runs runs; ratios are convlog ÷
+            Each run starts its own convlogd (fsync durability) on a fresh directory: creates the \
+            sessions, adds their messages from 1 client and then from --clients clients, reads \
+            with getContext, and analyzes follow-ups. Then: rebuild events/s and start-up time on a \
+            --rebuild-events log, and the baselines. Medians of --runs runs; ratios are convlog ÷ \
             baseline for rates and baseline ÷ convlog for latencies (above 1 is better for convlog).
 
             Examples:

@@ -8,9 +8,9 @@ struct ConvlogCommand: AsyncParsableCommand {
         commandName: "convlog",
         abstract: "Read, audit and maintain a convlog event log.",
         discussion: """
-            The offline commands (replay, verify, rebuild, stats) open the log directly and work
-            while the daemon runs. The client verbs (create, add, context, analyze, sessions) talk
-            to convlogd over its socket and print JSON. Exit codes: 0 success, 1 error, 64 usage,
+            The offline commands (replay, verify, rebuild, stats) open the log directly and work \
+            while the daemon runs. The client verbs (create, add, context, analyze, sessions) talk \
+            to convlogd over its socket and print JSON. Exit codes: 0 success, 1 error, 64 usage, \
             3 integrity failure.
             """,
         version: ConvLogVersion.current,

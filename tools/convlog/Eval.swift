@@ -10,10 +10,10 @@ struct Eval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure follow-up detection and standalone rewriting on labeled cases (JSON lines).",
         discussion: """
-            Each input line: {"id", "dataset", "history": [{"role", "content"}], "query",
-            "is_follow_up", "standalone"}. Only history and query reach the analyzer. Prints
-            accuracy, precision, recall, F1, balanced accuracy and rewrite token-F1, overall and
-            per dataset. With --method llm, detection stays with the rules and the follow-ups are
+            Each input line: {"id", "dataset", "history": [{"role", "content"}], "query", \
+            "is_follow_up", "standalone"}. Only history and query reach the analyzer. Prints \
+            accuracy, precision, recall, F1, balanced accuracy and rewrite token-F1, overall and \
+            per dataset. With --method llm, detection stays with the rules and the follow-ups are \
             rewritten by the model (falling back to the rules on any failure, as the daemon does).
 
             Examples:

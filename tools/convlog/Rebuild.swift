@@ -7,7 +7,7 @@ struct Rebuild: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild projections from the log and swap them in, in one transaction.",
         discussion: """
-            Safe while the daemon runs: the rebuild holds LMDB's write lock, so the daemon's
+            Safe while the daemon runs: the rebuild holds LMDB's write lock, so the daemon's \
             appends wait until the new tables are committed (readers see the old tables until then).
 
             Examples:

@@ -7,8 +7,8 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print events in log order, verifying the integrity chain as they are read.",
         discussion: """
-            Filters combine (all must hold). The chain is checked over the whole --from/--to range
-            even when other filters hide events; on the first record that is not what was written,
+            Filters combine (all must hold). The chain is checked over the whole --from/--to range \
+            even when other filters hide events; on the first record that is not what was written, \
             replay names its sequence on standard error and exits 3.
 
             Examples:
