@@ -20,6 +20,7 @@ public final class ConvLogClient: @unchecked Sendable {
     private let timeout: Duration
     private var descriptor: Int32 = -1
     private var received: [UInt8] = []
+    private var receiveBuffer = [UInt8](repeating: 0, count: 64 << 10)
     private var nextID: Int64 = 1
 
     /// Why a call failed on the client side.
@@ -165,15 +166,14 @@ public final class ConvLogClient: @unchecked Sendable {
                 return line
             }
             searched = received.count
-            var chunk = [UInt8](repeating: 0, count: 64 << 10)
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            let count = receiveBuffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }
                 let reason = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out after \(timeout)" : String(cString: strerror(errno))
                 throw TransportError(description: "receive: \(reason)")
             }
             if count == 0 { throw TransportError(description: "convlogd closed the connection") }
-            received += chunk[..<count]
+            received += receiveBuffer[..<count]
         }
     }
 }
