@@ -143,3 +143,29 @@ struct LoadTests {
         }
     }
 }
+
+@Suite("Back-pressure")
+struct BackPressureTests {
+    @Test("a client that pipelines requests without reading its answers does not stall another client", .timeLimit(.minutes(1)))
+    func slowReader() async throws {
+        try await withDaemon(configure: { $0.maximumInFlightPerConnection = 4 }) { daemon in
+            let setup = try daemon.client()
+            _ = try await setup.call("create", ["sessionId": "slow"])
+            let slow = try daemon.client()
+            var lines: [UInt8] = []
+            for index in 0..<300 {
+                lines += Array("{\"jsonrpc\":\"2.0\",\"id\":\(index),\"method\":\"add\",\"params\":{\"sessionId\":\"slow\",\"role\":\"assistant\",\"content\":\"\(index)\"}}\n".utf8)
+            }
+            _ = try await slow.exchangeRaw(lines, expectAnswer: false)
+            let other = try daemon.client()
+            for _ in 0..<50 { #expect(try await other.call("health")["status"] == "ok") }
+            var ids = Set<Int64>()
+            for _ in 0..<300 {
+                let answer = try parse(try await slow.exchangeRaw([], expectAnswer: true))
+                if case .integer(let id)? = answer["id"] { ids.insert(id) }
+            }
+            #expect(ids == Set(0..<300))
+            #expect(try await other.call("getSession", ["sessionId": "slow"])["messageCount"] == 300)
+        }
+    }
+}
