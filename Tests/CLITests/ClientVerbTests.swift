@@ -42,6 +42,14 @@ struct ClientVerbTests {
         let sessions = try run(["sessions", "--user-id", "alice"])
         if case .array(let list)? = sessions.objectValue?["sessions"] { #expect(list.count == 1) }
 
+        // The offline tools read the log while the daemon runs (LMDB readers span processes).
+        let replay = try convlog(["replay", "--data-dir", directory.path, "--session", "chat-1", "--format", "jsonl"])
+        #expect(replay.status == 0, "\(replay.errors)")
+        let types = try replay.output.split(separator: "\n").map { try JSONValue(parsing: Array($0.utf8)).objectValue?["type"] }
+        #expect(types == ["SessionCreated", "MessageAdded", "ContextUpdated", "MessageAdded"])
+        let verify = try convlog(["verify", "--data-dir", directory.path, "--projections"])
+        #expect(verify.status == 0, "\(verify.output) \(verify.errors)")
+
         let missing = try convlog(["context", "nope", "--socket", socket])
         #expect(missing.status == 1)
         #expect(missing.errors.contains("code -32001"), "\(missing.errors)")
