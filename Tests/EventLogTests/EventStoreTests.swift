@@ -108,6 +108,8 @@ struct EventStoreTests {
                 AppendRequest(sessionID: "", events: [message("m")]),
                 AppendRequest(sessionID: String(repeating: "x", count: 256), events: [message("m")]),
                 AppendRequest(sessionID: "nul\u{0}", events: [message("m")]),
+                AppendRequest(sessionID: "tag\u{1}", events: [message("m")]),
+                AppendRequest(sessionID: "s", events: [message("tab\u{9}id")]),
                 AppendRequest(sessionID: "s", events: []),
                 AppendRequest(sessionID: "s", events: [message("dup"), message("dup")]),
                 AppendRequest(sessionID: "s", events: [message("")]),

@@ -111,7 +111,7 @@ extension EventStore {
     /// The session's current version (its number of events), or nil when it has none.
     public func version(ofSession sessionID: String) throws -> UInt64? {
         try environment.read { txn in
-            try txn.get(schema.heads, key: Array(sessionID.utf8)).map { LogSchema.readUInt64($0) }
+            try txn.get(schema.streams, key: LogSchema.headKey(sessionID)).map { LogSchema.readUInt64($0) }
         }
     }
 
@@ -129,7 +129,8 @@ extension EventStore {
     /// How many events and sessions the log holds.
     public func counts() throws -> (events: Int, sessions: Int) {
         try environment.read { txn in
-            (try txn.entryCount(of: schema.events), try txn.entryCount(of: schema.heads))
+            let sessions = try txn.get(schema.meta, key: LogSchema.sessionCountKey).map { Int(LogSchema.readUInt64($0)) } ?? 0
+            return (try txn.entryCount(of: schema.events), sessions)
         }
     }
 }

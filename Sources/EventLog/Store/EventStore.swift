@@ -176,7 +176,7 @@ private struct LogWriter: Sendable {
                 )
                 var outcomes: [Result<AppendResult, EventStoreError>] = []
                 for append in batch { outcomes.append(try appender.apply(append.request, txn: txn)) }
-                try appender.advanceCheckpoints(txn: txn)
+                try appender.finish(txn: txn)
                 return outcomes
             }
             for (append, outcome) in zip(batch, outcomes) { append.continuation.resume(with: outcome) }

@@ -11,6 +11,8 @@ struct LogAppender {
     private let projectors: [any LogProjector]
     /// The sequence of the last record, appended by this appender or before.
     private(set) var lastSequence: UInt64
+    /// Sessions this appender started.
+    private var newSessions: UInt64 = 0
     private var lastHash: EventHash
     private let timestamp: Int64
 
@@ -32,9 +34,14 @@ struct LogAppender {
         timestamp = max(now, tail?.2 ?? now)
     }
 
-    /// Records in the projectors' checkpoints that they hold everything up to ``lastSequence``.
-    func advanceCheckpoints(txn: borrowing LMDBTransaction) throws {
+    /// Records in `meta` what the batch changed: the projectors' checkpoints (they hold everything
+    /// up to ``lastSequence``) and the number of sessions.
+    func finish(txn: borrowing LMDBTransaction) throws {
         for projector in projectors { try schema.setCheckpoint(lastSequence, of: projector, txn: txn) }
+        if newSessions > 0 {
+            let count = try txn.get(schema.meta, key: LogSchema.sessionCountKey).map { LogSchema.readUInt64($0) } ?? 0
+            try txn.put(schema.meta, key: LogSchema.sessionCountKey, value: LogSchema.bigEndianBytes(count + newSessions))
+        }
     }
 
     /// Applies one request. Domain refusals are returned; storage failures are thrown (the caller
@@ -70,7 +77,7 @@ struct LogAppender {
                 try txn.put(schema.events, key: sequenceKey, value: record, append: true)
                 try txn.put(schema.streams, key: LogSchema.streamKey(stream.sessionID, version: version), value: sequenceKey)
                 if let messageID = entry.messageID {
-                    try txn.put(schema.messages, key: LogSchema.messageKey(stream.sessionID, messageID: messageID), value: sequenceKey)
+                    try txn.put(schema.streams, key: LogSchema.messageKey(stream.sessionID, messageID: messageID), value: sequenceKey)
                 }
                 if !projectors.isEmpty {
                     let recorded = RecordedEvent(
@@ -89,13 +96,14 @@ struct LogAppender {
                 lastHash = hash
                 positions.append(EventPosition(sequence: sequence, sessionID: stream.sessionID, sessionVersion: version, timestamp: timestamp))
             }
-            try txn.put(schema.heads, key: Array(stream.sessionID.utf8), value: LogSchema.headValue(version: version, sequence: lastSequence))
+            try txn.put(schema.streams, key: LogSchema.headKey(stream.sessionID), value: LogSchema.headValue(version: version, sequence: lastSequence))
+            if startVersion == 0 { newSessions += 1 }
         }
         return .success(AppendResult(positions: positions, isDuplicate: false))
     }
 
     private func currentVersion(of sessionID: String, txn: borrowing LMDBTransaction) throws -> UInt64 {
-        guard let head = try txn.get(schema.heads, key: Array(sessionID.utf8)) else { return 0 }
+        guard let head = try txn.get(schema.streams, key: LogSchema.headKey(sessionID)) else { return 0 }
         return LogSchema.readUInt64(head)
     }
 
@@ -106,7 +114,7 @@ struct LogAppender {
         for stream in request.streams {
             for case let messageID? in stream.entries.map(\.messageID) {
                 let key = LogSchema.messageKey(stream.sessionID, messageID: messageID)
-                guard let sequenceBytes = try txn.get(schema.messages, key: key) else { continue }
+                guard let sequenceBytes = try txn.get(schema.streams, key: key) else { continue }
                 let sequenceKey = Array(sequenceBytes)
                 guard let recordBytes = try txn.get(schema.events, key: sequenceKey) else { continue }
                 let record = try EventCodec.decodeRecord(recordBytes)

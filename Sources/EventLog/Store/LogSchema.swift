@@ -4,17 +4,21 @@
 /// |---|---|---|
 /// | `events` | sequence (UInt64 BE) | record (``EventCodec``) |
 /// | `streams` | session id ‖ 0x00 ‖ session version (UInt64 BE) | sequence (UInt64 BE) |
-/// | `heads` | session id | session version (UInt64 BE) ‖ sequence of the last event (UInt64 BE) |
-/// | `messages` | session id ‖ 0x00 ‖ message id | sequence (UInt64 BE) |
+/// | `streams` | session id ‖ 0x01 ‖ message id | sequence (UInt64 BE) |
+/// | `streams` | session id ‖ 0x02 | session version (UInt64 BE) ‖ sequence of the last event (UInt64 BE) |
 /// | `meta` | name (ASCII) | value |
+///
+/// A session's index entries share one B-tree and sort next to each other, so an append touches
+/// few pages (every page a commit dirties is written and synced). Identifiers contain no byte
+/// below 0x20, which keeps the tags unambiguous.
 package struct LogSchema: Sendable {
     package let events: LMDBDatabase
     package let streams: LMDBDatabase
-    package let heads: LMDBDatabase
-    package let messages: LMDBDatabase
     package let meta: LMDBDatabase
 
     static let formatVersionKey = Array("formatVersion".utf8)
+    /// The number of sessions (UInt64 BE), kept by the appender.
+    static let sessionCountKey = Array("sessionCount".utf8)
 
     /// Opens the databases, creating them (and stamping the format version) when `create` is set.
     /// - Throws: ``EventStoreError/Code/notAnEventLog`` or ``EventStoreError/Code/unsupportedFormat``.
@@ -23,8 +27,6 @@ package struct LogSchema: Sendable {
             meta = try txn.openDatabase(named: "meta", create: create)
             events = try txn.openDatabase(named: "events", create: create)
             streams = try txn.openDatabase(named: "streams", create: create)
-            heads = try txn.openDatabase(named: "heads", create: create)
-            messages = try txn.openDatabase(named: "messages", create: create)
         } catch let error as LMDBError where error.isNotFound {
             throw EventStoreError(.notAnEventLog, "the LMDB environment holds no convlog event log")
         }
@@ -55,8 +57,14 @@ package struct LogSchema: Sendable {
 
     static func messageKey(_ sessionID: String, messageID: String) -> [UInt8] {
         var key = Array(sessionID.utf8)
-        key.append(0)
+        key.append(1)
         key += messageID.utf8
+        return key
+    }
+
+    static func headKey(_ sessionID: String) -> [UInt8] {
+        var key = Array(sessionID.utf8)
+        key.append(2)
         return key
     }
 

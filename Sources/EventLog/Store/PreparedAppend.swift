@@ -63,8 +63,8 @@ struct PreparedAppend: Sendable {
 
     private static func checkIdentifier(_ identifier: String, field: String) throws(EventStoreError) {
         let count = identifier.utf8.count
-        guard count >= 1, count <= maximumIdentifierBytes, !identifier.utf8.contains(0) else {
-            throw EventStoreError(.invalidAppend, "\(field) must be 1–\(maximumIdentifierBytes) bytes without NUL")
+        guard count >= 1, count <= maximumIdentifierBytes, !identifier.utf8.contains(where: { $0 < 0x20 }) else {
+            throw EventStoreError(.invalidAppend, "\(field) must be 1–\(maximumIdentifierBytes) bytes without control characters")
         }
     }
 }
