@@ -101,8 +101,6 @@ public struct FollowUpSettings: Sendable {
     public var rewriter: (any StandaloneQueryRewriter)?
     /// Messages the topic tracker looks back at when a user message is added.
     public var trackingWindow = 6
-    /// Whether adding a user message records its topic (a `ContextUpdated` from the analyzer).
-    public var tracksTopics = true
 
     public init(rewriter: (any StandaloneQueryRewriter)? = nil) { self.rewriter = rewriter }
 }

@@ -65,7 +65,7 @@ public final class ConversationService: Sendable {
         // Sessions are never removed, so once seen the session stays; only its creation can race.
         while true {
             // One snapshot: the session, and its recent messages when the topic tracker needs them.
-            let tracksTopic = followUp.tracksTopics && Self.isUserText(added)
+            let tracksTopic = Self.isUserText(added)
             let snapshot = tracksTopic
                 ? try views.context(of: sessionID, window: followUp.trackingWindow)
                 : try views.session(sessionID).map { ($0, [WindowMessage]()) }

@@ -43,9 +43,6 @@ public final class RPCDispatcher: Sendable {
         self.mapError = mapError
     }
 
-    /// The method names, sorted.
-    public var methodNames: [String] { methods.keys.sorted() }
-
     /// Handles one frame.
     public func handle(frame: UnsafeRawBufferPointer) -> RPCOutcome {
         let document: JSONValue

@@ -84,6 +84,4 @@ public enum EventType {
     public static let sessionCreated = "SessionCreated"
     public static let messageAdded = "MessageAdded"
     public static let contextUpdated = "ContextUpdated"
-    /// Every known type name, in the order they were introduced.
-    public static let known = [sessionCreated, messageAdded, contextUpdated]
 }

@@ -96,7 +96,7 @@ struct LogAppender {
                 lastHash = hash
                 positions.append(EventPosition(sequence: sequence, sessionID: stream.sessionID, sessionVersion: version, timestamp: timestamp))
             }
-            try txn.put(schema.streams, key: LogSchema.headKey(stream.sessionID), value: LogSchema.headValue(version: version, sequence: lastSequence))
+            try txn.put(schema.streams, key: LogSchema.headKey(stream.sessionID), value: LogSchema.bigEndianBytes(version))
             if startVersion == 0 { newSessions += 1 }
         }
         return .success(AppendResult(positions: positions, isDuplicate: false))

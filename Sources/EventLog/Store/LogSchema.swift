@@ -5,7 +5,7 @@
 /// | `events` | sequence (UInt64 BE) | record (``EventCodec``) |
 /// | `streams` | session id ‖ 0x00 ‖ session version (UInt64 BE) | sequence (UInt64 BE) |
 /// | `streams` | session id ‖ 0x01 ‖ message id | sequence (UInt64 BE) |
-/// | `streams` | session id ‖ 0x02 | session version (UInt64 BE) ‖ sequence of the last event (UInt64 BE) |
+/// | `streams` | session id ‖ 0x02 | session version (UInt64 BE) |
 /// | `meta` | name (ASCII) | value |
 ///
 /// A session's index entries share one B-tree and sort next to each other, so an append touches
@@ -66,10 +66,6 @@ package struct LogSchema: Sendable {
         var key = Array(sessionID.utf8)
         key.append(2)
         return key
-    }
-
-    static func headValue(version: UInt64, sequence: UInt64) -> [UInt8] {
-        bigEndianBytes(version) + bigEndianBytes(sequence)
     }
 
     package static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
