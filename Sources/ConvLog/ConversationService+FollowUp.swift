@@ -51,22 +51,18 @@ extension ConversationService {
         return FollowUpResult(analysis: analysis, contextMessages: snapshot.messages)
     }
 
-    /// The analyzer's topic change for a user message about to be added, given the session's state
-    /// and recent messages: the `ContextUpdated` event to append with it, or nil when the topic did
-    /// not change.
-    func topicUpdate(for message: MessageAdded, state: SessionState, recent: [WindowMessage]) -> Event? {
-        guard case .text(let text) = message.content else { return nil }
-        let analysis = followUp.analyzer.analyze(query: text, history: recent.map(Self.turn))
-        guard let topic = followUp.analyzer.topic(of: analysis.standaloneQuery) else { return nil }
-        let value = Self.json(topic)
-        guard value != state.lastTopic else { return nil }
-        return .contextUpdated(ContextUpdated(changes: [SessionState.topicKey: value], source: .analyzer))
-    }
-
-    /// Whether the topic tracker looks at this message: a user's, in text.
-    static func isUserText(_ message: MessageAdded) -> Bool {
-        guard message.role == .user, case .text = message.content else { return false }
-        return true
+    /// The session's current topic, computed when asked (never on the append path): the topic of
+    /// its most recent user question that has one, analyzed against the turns before it; nil
+    /// when none of its last ``FollowUpSettings/trackingWindow`` user questions has a topic.
+    /// - Throws: ``ConvLogError`` `sessionNotFound`.
+    public func currentTopic(of sessionID: String) throws -> Topic? {
+        let recent = try context(of: sessionID, window: 2 * followUp.trackingWindow).messages.map(Self.turn)
+        for index in recent.indices.reversed() where recent[index].speaker == .user {
+            let history = Array(recent[max(0, index - followUp.trackingWindow)..<index])
+            let analysis = followUp.analyzer.analyze(query: recent[index].text, history: history)
+            if let topic = followUp.analyzer.topic(of: analysis.standaloneQuery) { return topic }
+        }
+        return nil
     }
 
     /// The JSON form of a topic (as stored in the session context under `topic`).
@@ -99,7 +95,8 @@ public struct FollowUpSettings: Sendable {
     public var analyzer = FollowUpAnalyzer()
     /// The optional language-model rewriter.
     public var rewriter: (any StandaloneQueryRewriter)?
-    /// Messages the topic tracker looks back at when a user message is added.
+    /// Messages of history a question is analyzed against when ``ConversationService/currentTopic(of:)``
+    /// looks for the session's topic.
     public var trackingWindow = 6
 
     public init(rewriter: (any StandaloneQueryRewriter)? = nil) { self.rewriter = rewriter }

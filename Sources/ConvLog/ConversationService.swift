@@ -50,47 +50,58 @@ public final class ConversationService: Sendable {
     /// Adds a message. A retry with the same `messageID` returns the first result (`duplicate: true`).
     /// - Throws: ``ConvLogError`` `invalidParams`, `payloadTooLarge`, `sessionNotFound`, `versionConflict`.
     public func add(_ request: AddMessageRequest) async throws -> AddedMessage {
-        let sessionID = try Validation.sessionID(request.sessionID)
-        let messageID = try request.messageID.map { try Validation.identifier($0, field: "messageId") } ?? UUID().uuidString.lowercased()
-        switch request.content {
-        case .text(let text):
-            guard text.utf8.count <= limits.maxContentBytes else { throw ConvLogError.tooLarge("content", limit: limits.maxContentBytes) }
-        case .json(let value):
-            try Validation.size(of: value, field: "content", limit: limits.maxContentBytes)
+        try await withCheckedThrowingContinuation { continuation in
+            add(request) { continuation.resume(with: $0) }
         }
-        try Validation.size(of: .object(request.metadata), field: "metadata", limit: limits.maxMetadataBytes)
-        let added = MessageAdded(messageID: messageID, role: request.role, content: request.content, metadata: request.metadata)
-        let message = Event.messageAdded(added)
+    }
 
-        // Sessions are never removed, so once seen the session stays; only its creation can race.
-        while true {
-            // One snapshot: the session, and its recent messages when the topic tracker needs them.
-            let tracksTopic = Self.isUserText(added)
-            let snapshot = tracksTopic
-                ? try views.context(of: sessionID, window: followUp.trackingWindow)
-                : try views.session(sessionID).map { ($0, [WindowMessage]()) }
-            let exists = snapshot != nil
-            if !exists && !request.createIfMissing { throw ConvLogError.notFound(sessionID) }
-            var events = exists ? [message] : [.sessionCreated(SessionCreated()), message]
-            // The analyzer's view of the topic goes into the log in the same transaction as the message.
-            if tracksTopic, let snapshot, let update = topicUpdate(for: added, state: snapshot.state, recent: snapshot.messages) {
-                events.append(update)
+    /// Adds a message and calls `completion` once it is durable, with the errors of ``add(_:)``.
+    ///
+    /// The acknowledgement path does only what durability needs: validate, encode, append. The
+    /// writer decides whether the session exists (and creates it with `createIfMissing`) inside
+    /// the commit, so nothing is read here; `completion` runs on the writer thread (or at once,
+    /// on the caller's, for invalid input) and must return quickly.
+    public func add(_ request: AddMessageRequest, completion: @escaping @Sendable (Result<AddedMessage, any Error>) -> Void) {
+        let append: AppendRequest
+        let messageID: String
+        do {
+            let sessionID = try Validation.sessionID(request.sessionID)
+            messageID = try request.messageID.map { try Validation.identifier($0, field: "messageId") } ?? UUID().uuidString.lowercased()
+            switch request.content {
+            case .text(let text):
+                guard text.utf8.count <= limits.maxContentBytes else { throw ConvLogError.tooLarge("content", limit: limits.maxContentBytes) }
+            case .json(let value):
+                try Validation.size(of: value, field: "content", limit: limits.maxContentBytes)
             }
-            let expected = exists ? request.expectedVersion : 0
-            do {
-                let result = try await append(AppendRequest(sessionID: sessionID, expectedVersion: expected, events: events))
-                let position = result.isDuplicate ? result.positions[0] : result.positions[exists ? 0 : 1]
-                return AddedMessage(
-                    sessionID: sessionID,
-                    messageID: messageID,
-                    version: result.positions.last!.sessionVersion,
-                    sequence: position.sequence,
-                    timestamp: position.timestamp,
-                    duplicate: result.isDuplicate
-                )
-            } catch let error as ConvLogError where error.code == .versionConflict && !exists {
-                continue  // created concurrently: add to it as an existing session
-            }
+            try Validation.size(of: .object(request.metadata), field: "metadata", limit: limits.maxMetadataBytes)
+            let message = MessageAdded(messageID: messageID, role: request.role, content: request.content, metadata: request.metadata)
+            append = AppendRequest(
+                sessionID: sessionID,
+                expectedVersion: request.expectedVersion,
+                whenMissing: request.createIfMissing ? .create(with: [.sessionCreated(SessionCreated())]) : .refuse,
+                events: [.messageAdded(message)]
+            )
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        views.store.append(append) { outcome in
+            completion(
+                outcome
+                    .map { result in
+                        // The message is the last event written (after a creation), or the one found for a retry.
+                        let position = result.positions.last!
+                        return AddedMessage(
+                            sessionID: position.sessionID,
+                            messageID: messageID,
+                            version: position.sessionVersion,
+                            sequence: position.sequence,
+                            timestamp: position.timestamp,
+                            duplicate: result.isDuplicate
+                        )
+                    }
+                    .mapError(Self.serviceError)
+            )
         }
     }
 
@@ -198,9 +209,14 @@ public final class ConversationService: Sendable {
     private func append(_ request: AppendRequest) async throws -> AppendResult {
         do {
             return try await views.store.append(request)
-        } catch let error as EventStoreError {
-            throw ConvLogError(storeError: error)
+        } catch {
+            throw Self.serviceError(error)
         }
+    }
+
+    /// The service's form of a store error; other errors pass through.
+    private static func serviceError(_ error: any Error) -> any Error {
+        (error as? EventStoreError).map(ConvLogError.init(storeError:)) ?? error
     }
 }
 
@@ -213,6 +229,7 @@ extension ConvLogError {
             actualVersion = error.actualVersion
         case .closed: self.init(.shuttingDown, "the daemon is shutting down")
         case .storageFull: self.init(.storageFull, error.message)
+        case .sessionNotFound: self = .notFound(error.sessionID ?? "")
         default: self.init(.invalidParams, error.message)
         }
     }

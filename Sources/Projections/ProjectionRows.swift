@@ -3,7 +3,9 @@ import EventLog
 
 /// The byte layout of the projection tables' keys and rows (documented in `schema/event-log.md`).
 enum ProjectionRows {
-    static let rowVersion: UInt8 = 1
+    /// The version of the row layouts below (1: window rows held a copy of the message; session
+    /// rows had the fixed-width fields after the variable ones).
+    static let rowVersion: UInt8 = 2
 
     // MARK: Keys
 
@@ -30,38 +32,45 @@ enum ProjectionRows {
 
     // MARK: Session rows
 
+    /// The session row's fixed-width fields come first, at these offsets, so that an event that
+    /// changes only them (a message) patches the stored bytes without decoding the JSON parts.
+    enum SessionRowOffset {
+        static let createdAt = 1
+        static let lastUpdated = 9
+        static let messageCount = 17
+        static let version = 25
+        static let lastSequence = 33
+        /// Where the variable part (session id, user id, metadata, context) starts.
+        static let variable = 41
+    }
+
     static func encode(_ state: SessionState) -> [UInt8] {
         var writer = ByteWriter()
         writer.write(rowVersion)
-        writer.writeMedium(state.sessionID.utf8)
         writer.write(bigEndian: state.createdAt)
         writer.write(bigEndian: state.lastUpdated)
-        writer.write(state.userID == nil ? 0 : 1)
-        if let userID = state.userID { writer.writeMedium(userID.utf8) }
-        writer.writeLong(JSONValue.object(state.metadata).canonicalBytes)
         writer.write(bigEndian: state.messageCount)
         writer.write(bigEndian: state.version)
         writer.write(bigEndian: state.lastSequence)
+        writer.writeMedium(state.sessionID.utf8)
+        writer.write(state.userID == nil ? 0 : 1)
+        if let userID = state.userID { writer.writeMedium(userID.utf8) }
+        writer.writeLong(JSONValue.object(state.metadata).canonicalBytes)
         writer.writeLong(JSONValue.object(state.context).canonicalBytes)
-        writer.write(state.lastTopic == nil ? 0 : 1)
-        if let topic = state.lastTopic { writer.writeLong(topic.canonicalBytes) }
         return writer.bytes
     }
 
     static func decodeSession(_ bytes: UnsafeRawBufferPointer) throws -> SessionState {
-        var reader = ByteReader(bytes)
-        let version = try reader.readByte()
-        guard version == rowVersion else { throw RecordDecodingError.unsupportedFormatVersion(version) }
-        let sessionID = try reader.readString(try reader.readMedium(), name: "sessionId")
+        var reader = try sessionRowReader(bytes)
         let createdAt = try reader.read(bigEndian: Int64.self)
         let lastUpdated = try reader.read(bigEndian: Int64.self)
-        let userID = try reader.readByte() == 0 ? nil : try reader.readString(try reader.readMedium(), name: "userId")
-        let metadata = try JSONValue(parsing: try reader.readLong()).objectValue ?? [:]
         let messageCount = try reader.read(bigEndian: UInt64.self)
         let sessionVersion = try reader.read(bigEndian: UInt64.self)
         let lastSequence = try reader.read(bigEndian: UInt64.self)
+        let sessionID = try reader.readString(try reader.readMedium(), name: "sessionId")
+        let userID = try reader.readByte() == 0 ? nil : try reader.readString(try reader.readMedium(), name: "userId")
+        let metadata = try JSONValue(parsing: try reader.readLong()).objectValue ?? [:]
         let context = try JSONValue(parsing: try reader.readLong()).objectValue ?? [:]
-        let lastTopic = try reader.readByte() == 0 ? nil : try JSONValue(parsing: try reader.readLong())
         return SessionState(
             sessionID: sessionID,
             createdAt: createdAt,
@@ -71,36 +80,60 @@ enum ProjectionRows {
             messageCount: messageCount,
             version: sessionVersion,
             lastSequence: lastSequence,
-            context: context,
-            lastTopic: lastTopic
+            context: context
         )
+    }
+
+    /// The fields of a stored session row that its index keys are made of, read without its JSON.
+    struct SessionRowKeys {
+        var lastUpdated: Int64
+        var userID: [UInt8]?
+        var sessionID: [UInt8]
+
+        init(_ bytes: UnsafeRawBufferPointer) throws {
+            var reader = try sessionRowReader(bytes)
+            _ = try reader.readBytes(count: SessionRowOffset.lastUpdated - 1)
+            lastUpdated = try reader.read(bigEndian: Int64.self)
+            _ = try reader.readBytes(count: SessionRowOffset.variable - SessionRowOffset.lastUpdated - 8)
+            sessionID = Array(try reader.readMedium())
+            userID = try reader.readByte() == 0 ? nil : Array(try reader.readMedium())
+        }
+
+        /// The key of the row in `projection.sessionsByUpdate`.
+        var updateKey: [UInt8] { LogSchema.bigEndianBytes(UInt64(bitPattern: lastUpdated)) + sessionID }
+    }
+
+    /// A copy of a stored session row with its fixed-width fields set as `record` leaves them:
+    /// the fold of an event that changes nothing else (``SessionState/changesOnlyCounters(_:)``).
+    static func patchedSessionRow(_ bytes: UnsafeRawBufferPointer, after record: RecordedEvent) throws -> [UInt8] {
+        _ = try sessionRowReader(bytes)
+        guard bytes.count > SessionRowOffset.variable else { throw RecordDecodingError.truncated(at: bytes.count) }
+        var row = Array(bytes)
+        func set<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.bigEndian) { row.replaceSubrange(offset..<offset + 8, with: $0) }
+        }
+        if case .messageAdded = record.event {
+            set(LogSchema.readUInt64(bytes, at: SessionRowOffset.messageCount) + 1, at: SessionRowOffset.messageCount)
+        }
+        set(record.timestamp, at: SessionRowOffset.lastUpdated)
+        set(record.sessionVersion, at: SessionRowOffset.version)
+        set(record.sequence, at: SessionRowOffset.lastSequence)
+        return row
+    }
+
+    /// A reader past the row version byte, which it checks.
+    private static func sessionRowReader(_ bytes: UnsafeRawBufferPointer) throws -> ByteReader {
+        var reader = ByteReader(bytes)
+        let version = try reader.readByte()
+        guard version == rowVersion else { throw RecordDecodingError.unsupportedFormatVersion(version) }
+        return reader
     }
 
     // MARK: Window rows
 
-    static func encode(_ entry: WindowMessage) -> [UInt8] {
-        var writer = ByteWriter()
-        writer.write(rowVersion)
-        writer.write(bigEndian: entry.sequence)
-        writer.write(bigEndian: entry.sessionVersion)
-        writer.write(bigEndian: entry.timestamp)
-        writer.bytes += EventCodec.encodePayload(.messageAdded(entry.message))
-        return writer.bytes
-    }
-
-    static func decodeWindowMessage(_ bytes: UnsafeRawBufferPointer) throws -> WindowMessage {
-        var reader = ByteReader(bytes)
-        let version = try reader.readByte()
-        guard version == rowVersion else { throw RecordDecodingError.unsupportedFormatVersion(version) }
-        let sequence = try reader.read(bigEndian: UInt64.self)
-        let sessionVersion = try reader.read(bigEndian: UInt64.self)
-        let timestamp = try reader.read(bigEndian: Int64.self)
-        let payload = try reader.readBytes(count: reader.remaining)
-        guard case .messageAdded(let message) = try EventCodec.decodePayload(type: EventType.messageAdded, payload) else {
-            throw RecordDecodingError.invalidCode(field: "window row", value: 0)
-        }
-        return WindowMessage(sequence: sequence, sessionVersion: sessionVersion, timestamp: timestamp, message: message)
-    }
+    /// A window row: the global sequence of the message's record in the log (UInt64 big-endian).
+    /// The message itself is read from the log, so it is stored once.
+    static func windowRow(_ sequence: UInt64) -> [UInt8] { LogSchema.bigEndianBytes(sequence) }
 
     /// Rows sorted by key bytes, as LMDB orders them.
     static func sorted(_ rows: [ProjectionRow]) -> [ProjectionRow] {

@@ -18,8 +18,6 @@ public struct SessionState: Sendable, Hashable {
     public var lastSequence: UInt64
     /// The context object, as merged from every `ContextUpdated`.
     public var context: [String: JSONValue]
-    /// The `topic` most recently set by the analyzer, if any.
-    public var lastTopic: JSONValue?
 
     public init(
         sessionID: String,
@@ -30,8 +28,7 @@ public struct SessionState: Sendable, Hashable {
         messageCount: UInt64 = 0,
         version: UInt64 = 0,
         lastSequence: UInt64 = 0,
-        context: [String: JSONValue] = [:],
-        lastTopic: JSONValue? = nil
+        context: [String: JSONValue] = [:]
     ) {
         self.sessionID = sessionID
         self.createdAt = createdAt
@@ -42,18 +39,13 @@ public struct SessionState: Sendable, Hashable {
         self.version = version
         self.lastSequence = lastSequence
         self.context = context
-        self.lastTopic = lastTopic
     }
-
-    /// The context key the analyzer writes the topic under.
-    public static let topicKey = "topic"
 
     /// The fold: the state after `record`, given the state before it (nil before the first event).
     ///
     /// - `SessionCreated` sets user id, metadata and creation time (a repeated one changes nothing else);
     /// - `MessageAdded` counts the message;
-    /// - `ContextUpdated` merges its changes into the context, a `null` value removing its key, and
-    ///   an analyzer update carrying `topic` becomes ``lastTopic``;
+    /// - `ContextUpdated` merges its changes into the context, a `null` value removing its key;
     /// - an event type this build does not know only advances ``version`` and ``lastUpdated``.
     ///
     /// A session whose first event is not `SessionCreated` starts with no user and no metadata.
@@ -78,12 +70,19 @@ public struct SessionState: Sendable, Hashable {
                     next.context[key] = value
                 }
             }
-            if update.source == .analyzer, let topic = update.changes[topicKey], topic != .null {
-                next.lastTopic = topic
-            }
         case .unrecognized:
             break
         }
         return next
+    }
+
+    /// Whether folding `event` into an existing state changes only its counters and positions
+    /// (``version``, ``lastSequence``, ``lastUpdated``, ``messageCount``): true for a message and
+    /// for an event type this build does not know.
+    public static func changesOnlyCounters(_ event: Event) -> Bool {
+        switch event {
+        case .messageAdded, .unrecognized: true
+        case .sessionCreated, .contextUpdated: false
+        }
     }
 }

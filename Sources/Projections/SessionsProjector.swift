@@ -21,15 +21,31 @@ public struct SessionsProjector: LogProjector {
 
     public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
         let key = ProjectionRows.sessionKey(record.sessionID)
-        let old = try txn.get(sessions, key: key).map { try ProjectionRows.decodeSession($0) }
-        let new = SessionState.folding(old, record)
-        if let old {
-            try txn.delete(byUpdate, key: ProjectionRows.updateKey(old))
-            if let userID = old.userID { try txn.delete(byUser, key: ProjectionRows.userKey(userID, old)) }
+        // The old row's index keys, and the new row: patched in place when only its counters
+        // change (a message: the common case), else decoded, folded and encoded.
+        guard let stored = try txn.get(sessions, key: key) else {
+            let new = SessionState.folding(nil, record)
+            try txn.put(sessions, key: key, value: ProjectionRows.encode(new))
+            try txn.put(byUpdate, key: ProjectionRows.updateKey(new), value: [])
+            if let userID = new.userID { try txn.put(byUser, key: ProjectionRows.userKey(userID, new), value: []) }
+            return
         }
-        try txn.put(sessions, key: key, value: ProjectionRows.encode(new))
-        try txn.put(byUpdate, key: ProjectionRows.updateKey(new), value: [])
-        if let userID = new.userID { try txn.put(byUser, key: ProjectionRows.userKey(userID, new), value: []) }
+        // `stored` points into the map: copy what is needed before writing.
+        let old = try ProjectionRows.SessionRowKeys(stored)
+        let row = SessionState.changesOnlyCounters(record.event)
+            ? try ProjectionRows.patchedSessionRow(stored, after: record)
+            : ProjectionRows.encode(SessionState.folding(try ProjectionRows.decodeSession(stored), record))
+        try txn.put(sessions, key: key, value: row)
+        // Events of one commit share a timestamp: the index keys move only when it changed.
+        guard old.lastUpdated != record.timestamp else { return }
+        var moved = old
+        moved.lastUpdated = record.timestamp
+        try txn.delete(byUpdate, key: old.updateKey)
+        try txn.put(byUpdate, key: moved.updateKey, value: [])
+        if let userID = old.userID {
+            try txn.delete(byUser, key: userID + [0] + old.updateKey)
+            try txn.put(byUser, key: userID + [0] + moved.updateKey, value: [])
+        }
     }
 
     public func makeFold() -> any ProjectionFold { Fold() }

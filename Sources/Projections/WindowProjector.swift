@@ -1,12 +1,15 @@
 import EventLog
 
 /// The `window` projection: the last ``capacity`` messages of every session, keyed so that reading
-/// the last k costs k reads, whatever the session's length or the log's size.
+/// the last k costs k reads, whatever the session's length or the log's size. A row holds the
+/// message's global sequence: the message itself is read from the log, so it is stored once.
 public struct WindowProjector: LogProjector {
     public let name = "window"
     /// The most messages kept per session. Changing it needs `convlog rebuild --projection window`.
     public let capacity: Int
     let window: LMDBDatabase
+    /// The log's records, which the rows point into.
+    let events: LMDBDatabase
 
     public var tables: [LMDBDatabase] { [window] }
     /// The row format version and the capacity.
@@ -17,6 +20,7 @@ public struct WindowProjector: LogProjector {
         precondition(capacity >= 1, "a window keeps at least one message")
         self.capacity = capacity
         window = try txn.openDatabase(named: "projection.window", create: txn.isWritable)
+        events = try txn.openDatabase(named: LogSchema.eventsName, create: false)
     }
 
     /// The capacity a stored window projection was built with, from its fingerprint.
@@ -28,7 +32,7 @@ public struct WindowProjector: LogProjector {
     public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
         guard let entry = WindowMessage(record) else { return }
         let ordinal = try lastOrdinal(of: record.sessionID, txn: txn) + 1
-        try txn.put(window, key: ProjectionRows.windowKey(record.sessionID, ordinal: ordinal), value: ProjectionRows.encode(entry))
+        try txn.put(window, key: ProjectionRows.windowKey(record.sessionID, ordinal: ordinal), value: ProjectionRows.windowRow(entry.sequence))
         if ordinal > UInt64(capacity) {
             try txn.delete(window, key: ProjectionRows.windowKey(record.sessionID, ordinal: ordinal - UInt64(capacity)))
         }
@@ -51,7 +55,7 @@ public struct WindowProjector: LogProjector {
             for (sessionID, recent) in windows {
                 guard let ordinals = recent.ordinals else { continue }
                 for (ordinal, entry) in zip(ordinals, recent.messages) {
-                    rows.append(ProjectionRow(key: ProjectionRows.windowKey(sessionID, ordinal: ordinal), value: ProjectionRows.encode(entry)))
+                    rows.append(ProjectionRow(key: ProjectionRows.windowKey(sessionID, ordinal: ordinal), value: ProjectionRows.windowRow(entry.sequence)))
                 }
             }
             return [ProjectionRows.sorted(rows)]
@@ -65,7 +69,10 @@ public struct WindowProjector: LogProjector {
             var entry = try cursor.seek(before: ProjectionRows.windowKey(sessionID, ordinal: .max))
             var messages: [WindowMessage] = []
             while let current = entry, current.key.starts(with: prefix), messages.count < count {
-                messages.append(try ProjectionRows.decodeWindowMessage(current.value))
+                guard current.value.count == 8, let stored = try txn.get(events, key: Array(current.value)),
+                    let message = WindowMessage(try EventCodec.decodeRecord(stored))
+                else { throw RecordDecodingError.invalidCode(field: "window row", value: 0) }
+                messages.append(message)
                 entry = try cursor.previous()
             }
             return messages.reversed()

@@ -27,31 +27,27 @@ public enum ConvLogMethods {
                     "version": .integer(Int64(created.version)),
                 ]
             },
-            "add": .deferred { raw in
-                let params = try Params(raw)
-                try params.rejectUnknown(["sessionId", "role", "content", "metadata", "messageId", "expectedVersion", "createIfMissing"])
-                guard let role = try params.optionalChoice("role", as: MessageRole.self) else {
-                    throw RPCError.invalidParams(field: "role", "is required")
+            "add": .completing { raw, completion in
+                let request: AddMessageRequest
+                do {
+                    request = try addRequest(raw)
+                } catch {
+                    return completion(.failure(error))
                 }
-                let added = try await service.add(
-                    AddMessageRequest(
-                        sessionID: try params.string("sessionId"),
-                        role: role,
-                        content: try content(params),
-                        metadata: try params.optionalObject("metadata") ?? [:],
-                        messageID: try params.optionalString("messageId"),
-                        expectedVersion: try params.optionalInteger("expectedVersion").map(UInt64.init),
-                        createIfMissing: try params.optionalBool("createIfMissing") ?? false
+                service.add(request) { outcome in
+                    completion(
+                        outcome.map { added in
+                            [
+                                "sessionId": .string(added.sessionID),
+                                "messageId": .string(added.messageID),
+                                "version": .integer(Int64(added.version)),
+                                "sequence": .integer(Int64(added.sequence)),
+                                "timestamp": .string(Timestamp.iso8601(milliseconds: added.timestamp)),
+                                "duplicate": .bool(added.duplicate),
+                            ]
+                        }
                     )
-                )
-                return [
-                    "sessionId": .string(added.sessionID),
-                    "messageId": .string(added.messageID),
-                    "version": .integer(Int64(added.version)),
-                    "sequence": .integer(Int64(added.sequence)),
-                    "timestamp": .string(Timestamp.iso8601(milliseconds: added.timestamp)),
-                    "duplicate": .bool(added.duplicate),
-                ]
+                }
             },
             "getContext": .immediate { raw in
                 let params = try Params(raw)
@@ -93,7 +89,10 @@ public enum ConvLogMethods {
             "getSession": .immediate { raw in
                 let params = try Params(raw)
                 try params.rejectUnknown(["sessionId"])
-                return json(try service.session(try params.string("sessionId")))
+                let sessionID = try params.string("sessionId")
+                var session = json(try service.session(sessionID)).objectValue ?? [:]
+                if let topic = try service.currentTopic(of: sessionID) { session["lastTopic"] = ConversationService.json(topic) }
+                return .object(session)
             },
             "listSessions": .immediate { raw in
                 let params = try Params(raw)
@@ -163,6 +162,24 @@ public enum ConvLogMethods {
         return RPCError(code: code, message: error.message, data: data.isEmpty ? nil : .object(data))
     }
 
+    /// `add`'s parameters.
+    private static func addRequest(_ raw: JSONValue?) throws -> AddMessageRequest {
+        let params = try Params(raw)
+        try params.rejectUnknown(["sessionId", "role", "content", "metadata", "messageId", "expectedVersion", "createIfMissing"])
+        guard let role = try params.optionalChoice("role", as: MessageRole.self) else {
+            throw RPCError.invalidParams(field: "role", "is required")
+        }
+        return AddMessageRequest(
+            sessionID: try params.string("sessionId"),
+            role: role,
+            content: try content(params),
+            metadata: try params.optionalObject("metadata") ?? [:],
+            messageID: try params.optionalString("messageId"),
+            expectedVersion: try params.optionalInteger("expectedVersion").map(UInt64.init),
+            createIfMissing: try params.optionalBool("createIfMissing") ?? false
+        )
+    }
+
     // MARK: JSON forms
 
     private static func content(_ params: Params) throws -> MessageContent {
@@ -187,7 +204,6 @@ public enum ConvLogMethods {
             "context": .object(state.context),
         ]
         if let userID = state.userID { object["userId"] = .string(userID) }
-        if let topic = state.lastTopic { object["lastTopic"] = topic }
         return .object(object)
     }
 

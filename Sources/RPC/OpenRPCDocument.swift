@@ -33,7 +33,7 @@ public enum OpenRPCDocument {
     },
     {
       "name": "add",
-      "summary": "Add a message. Idempotent by messageId: a retry returns the original result with duplicate true. A user message also records the analyzer's topic (a ContextUpdated, source analyzer) in the same transaction.",
+      "summary": "Add a message. Idempotent by messageId: a retry returns the original result with duplicate true. Only the message is written (and a SessionCreated first, with createIfMissing); topic analysis is read-side work (getSession, analyzeFollowUp).",
       "params": [
         { "name": "sessionId", "required": true, "schema": { "$ref": "#/components/schemas/SessionId" } },
         { "name": "role", "required": true, "schema": { "enum": ["user", "assistant", "system", "tool"] } },
@@ -83,7 +83,7 @@ public enum OpenRPCDocument {
     },
     {
       "name": "getSession",
-      "summary": "A session's state.",
+      "summary": "A session's state, with lastTopic: the topic of its latest user question that has one, computed when asked (listSessions leaves it out).",
       "params": [ { "name": "sessionId", "required": true, "schema": { "$ref": "#/components/schemas/SessionId" } } ],
       "result": { "name": "session", "schema": { "$ref": "#/components/schemas/Session" } },
       "errors": [ { "$ref": "#/components/errors/InvalidParams" }, { "$ref": "#/components/errors/SessionNotFound" } ]

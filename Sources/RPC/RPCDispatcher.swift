@@ -1,11 +1,16 @@
 import EventLog
 
-/// One method of the table: answered at once on the caller's thread (fast reads), or later in a
-/// task (anything that waits, such as an append).
+/// One method of the table: answered at once on the caller's thread (fast reads), later in a
+/// task (anything that waits, such as an analysis with a model), or by a completion another
+/// thread calls (an append answered straight from the writer, with no task in between).
 public struct RPCMethod: Sendable {
+    /// Called once with a method's outcome, from any thread.
+    public typealias Completion = @Sendable (Result<JSONValue, any Error>) -> Void
+
     public enum Handler: Sendable {
         case immediate(@Sendable (JSONValue?) throws -> JSONValue)
         case deferred(@Sendable (JSONValue?) async throws -> JSONValue)
+        case completing(@Sendable (JSONValue?, @escaping Completion) -> Void)
     }
 
     public let handler: Handler
@@ -19,6 +24,12 @@ public struct RPCMethod: Sendable {
     public static func deferred(_ body: @escaping @Sendable (JSONValue?) async throws -> JSONValue) -> RPCMethod {
         RPCMethod(handler: .deferred(body))
     }
+
+    /// A method that starts its work on the caller's thread (it must not block) and calls the
+    /// completion exactly once, from any thread.
+    public static func completing(_ body: @escaping @Sendable (JSONValue?, @escaping Completion) -> Void) -> RPCMethod {
+        RPCMethod(handler: .completing(body))
+    }
 }
 
 /// What to send back for one frame.
@@ -28,6 +39,9 @@ public enum RPCOutcome: Sendable {
     case ready([UInt8]?)
     /// The response needs waiting: run the closure, then send what it returns.
     case pending(@Sendable () async -> [UInt8]?)
+    /// The response needs waiting: call the closure with a completion; it is called once, from any
+    /// thread, with what to send.
+    case started(@Sendable (@escaping @Sendable ([UInt8]?) -> Void) -> Void)
 }
 
 /// JSON-RPC 2.0 over single frames: parses a frame (one request or a batch), calls the methods,
@@ -57,11 +71,13 @@ public final class RPCDispatcher: Sendable {
             return handleBatch(elements.map(Call.init))
         default:
             let call = Call(document)
-            switch answerNow(call) {
-            case .some(let response): return .ready(response)
-            case .none:
-                return .pending { [self] in await answerLater(call) }
+            if let response = answerNow(call) { return .ready(response) }
+            if case .completing(let body)? = methods[call.method]?.handler {
+                return .started { [self] send in
+                    body(call.params) { result in send(self.respond(to: call, with: result.mapError(self.toRPCError))) }
+                }
             }
+            return .pending { [self] in await answerLater(call) }
         }
     }
 
@@ -124,19 +140,29 @@ public final class RPCDispatcher: Sendable {
             return .some(call.isNotification ? nil : Self.encode(id: call.id, .failure(.methodNotFound(call.method))))
         }
         guard case .immediate(let body) = method.handler else { return .none }
-        let result = Result { try body(call.params) }.mapError(toRPCError)
-        return .some(call.isNotification ? nil : Self.encode(id: call.id, result))
+        return .some(respond(to: call, with: Result { try body(call.params) }.mapError(toRPCError)))
     }
 
     private func answerLater(_ call: Call) async -> [UInt8]? {
-        guard case .deferred(let body)? = methods[call.method]?.handler else { return answerNow(call) ?? nil }
-        let result: Result<JSONValue, RPCError>
-        do {
-            result = .success(try await body(call.params))
-        } catch {
-            result = .failure(toRPCError(error))
+        let result: Result<JSONValue, any Error>
+        switch methods[call.method]?.handler {
+        case .deferred(let body)?:
+            do {
+                result = .success(try await body(call.params))
+            } catch {
+                result = .failure(error)
+            }
+        case .completing(let body)?:
+            result = await withCheckedContinuation { continuation in body(call.params) { continuation.resume(returning: $0) } }
+        case .immediate?, nil:
+            return answerNow(call) ?? nil
         }
-        return call.isNotification ? nil : Self.encode(id: call.id, result)
+        return respond(to: call, with: result.mapError(toRPCError))
+    }
+
+    /// The response bytes for `call`'s outcome, or nil for a notification.
+    private func respond(to call: Call, with result: Result<JSONValue, RPCError>) -> [UInt8]? {
+        call.isNotification ? nil : Self.encode(id: call.id, result)
     }
 
     private func handleBatch(_ calls: [Call]) -> RPCOutcome {

@@ -58,16 +58,10 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             case .ready(let response):
                 if let response { send(response, context: context, flush: false) }
             case .pending(let work):
-                inFlight += 1
-                tracker.begin()
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                Task {
-                    let response = await work()
-                    loopBound.eventLoop.execute {
-                        let (handler, context) = loopBound.value
-                        handler.finishDeferred(response, context: context)
-                    }
-                }
+                let finish = beginDeferred(context: context)
+                Task { finish(await work()) }
+            case .started(let start):
+                start(beginDeferred(context: context))
             }
         }
     }
@@ -96,6 +90,19 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    /// Counts a deferred request in; returns what to call, from any thread, with its response.
+    private func beginDeferred(context: ChannelHandlerContext) -> @Sendable ([UInt8]?) -> Void {
+        inFlight += 1
+        tracker.begin()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        return { response in
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.finishDeferred(response, context: context)
+            }
+        }
     }
 
     private func finishDeferred(_ response: [UInt8]?, context: ChannelHandlerContext) {

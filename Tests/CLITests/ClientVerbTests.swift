@@ -46,7 +46,7 @@ struct ClientVerbTests {
         let replay = try convlog(["replay", "--data-dir", directory.path, "--session", "chat-1", "--format", "jsonl"])
         #expect(replay.status == 0, "\(replay.errors)")
         let types = try replay.output.split(separator: "\n").map { try JSONValue(parsing: Array($0.utf8)).objectValue?["type"] }
-        #expect(types == ["SessionCreated", "MessageAdded", "ContextUpdated", "MessageAdded"])
+        #expect(types == ["SessionCreated", "MessageAdded", "MessageAdded"])
         let verify = try convlog(["verify", "--data-dir", directory.path, "--projections"])
         #expect(verify.status == 0, "\(verify.output) \(verify.errors)")
 

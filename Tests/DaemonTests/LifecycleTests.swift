@@ -2,6 +2,7 @@ import ConvLogClient
 import EventLog
 import Foundation
 import Projections
+import Synchronization
 import Testing
 
 /// The `convlogd` binary run as a child process.
@@ -61,6 +62,7 @@ struct LifecycleTests {
         let setup = try await daemon.waitUntilReady()
         for index in 0..<4 { _ = try await setup.call("create", ["sessionId": .string("load-\(index)")]) }
 
+        let acknowledgedSoFar = SharedCount()
         let load = Task {
             try await withThrowingTaskGroup(of: [String].self) { group in
                 for writer in 0..<4 {
@@ -72,6 +74,7 @@ struct LifecycleTests {
                             do {
                                 _ = try await client.call("add", ["sessionId": .string("load-\(writer)"), "role": "user", "content": "x", "messageId": .string(id)])
                                 acknowledged.append(id)
+                                acknowledgedSoFar.increment()
                             } catch {
                                 break  // the daemon is going away
                             }
@@ -82,7 +85,9 @@ struct LifecycleTests {
                 return try await group.reduce(into: []) { $0 += $1 }
             }
         }
-        try await Task.sleep(for: .milliseconds(400))
+        // Stop once the load is under way (not after a fixed time, which a loaded machine may not reach).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while acknowledgedSoFar.value < 200, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(try await daemon.terminate() == 0)
         let acknowledged = try await load.value
         #expect(acknowledged.count > 10, "the load ran")
@@ -131,4 +136,12 @@ struct LifecycleTests {
         #expect(message.contains("another convlogd (pid \(first.process.processIdentifier))"), "\(message)")
         #expect(try await first.terminate() == 0)
     }
+}
+
+/// A count several tasks add to.
+final class SharedCount: Sendable {
+    private let count = Mutex(0)
+
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

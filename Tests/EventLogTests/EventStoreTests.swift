@@ -43,6 +43,42 @@ struct EventStoreTests {
         }
     }
 
+    @Test("the writer decides a missing session: refuse writes nothing, create puts the creation first, exactly once under a race")
+    func whenMissing() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try EventStore(directory: directory, configuration: .with(durability: .nosync))
+            defer { store.close() }
+            let refused = await #expect(throws: EventStoreError.self) {
+                try await store.append(AppendRequest(sessionID: "a", whenMissing: .refuse, events: [message("a1")]))
+            }
+            #expect(refused?.code == .sessionNotFound && refused?.sessionID == "a")
+            #expect(try store.events().isEmpty, "nothing written")
+
+            let creation: [Event] = [.sessionCreated(SessionCreated(userID: "u"))]
+            // Sixteen racing appends that each create the session if missing: one creation, sixteen messages.
+            let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        try await store.append(AppendRequest(sessionID: "a", whenMissing: .create(with: creation), events: [message("m\(index)")]))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.filter { $0.positions.count == 2 }.count == 1, "one append created the session")
+            let types = try store.events(inSession: "a").map(\.event.typeName)
+            #expect(types == ["SessionCreated"] + Array(repeating: "MessageAdded", count: 16))
+
+            // A creating append does not check expectedVersion on a missing session...
+            _ = try await store.append(AppendRequest(sessionID: "b", expectedVersion: 99, whenMissing: .create(with: creation), events: [message("b1")]))
+            // ...and once the session exists, refuse and create append like any append, checking the version.
+            let existing = try await store.append(AppendRequest(sessionID: "a", expectedVersion: 17, whenMissing: .refuse, events: [message("late")]))
+            #expect(existing.positions.map(\.sessionVersion) == [18])
+            await #expect(throws: EventStoreError.self) {
+                try await store.append(AppendRequest(sessionID: "a", expectedVersion: 1, whenMissing: .create(with: creation), events: [message("stale")]))
+            }
+        }
+    }
+
     @Test("a session prefix does not leak into a longer session id")
     func sessionPrefixesAreSeparate() async throws {
         try await withTemporaryDirectory { directory in

@@ -52,16 +52,14 @@ struct SessionFoldTests {
         state = SessionState.folding(state, record(.contextUpdated(ContextUpdated(changes: ["a": 1, "b": ["x": 1, "y": 2]], source: .client)), sequence: 2))
         state = SessionState.folding(state, record(.contextUpdated(ContextUpdated(changes: ["a": .null, "b": ["x": 3], "c": "new"], source: .client)), sequence: 3))
         #expect(state.context == ["b": ["x": 3], "c": "new"])
-        #expect(state.lastTopic == nil, "a client update does not set the topic")
     }
 
-    @Test("an analyzer update carrying a topic becomes the last topic")
-    func analyzerTopic() {
+    @Test("an analyzer update (as older logs hold) merges into the context like a client's")
+    func analyzerUpdate() {
         var state = SessionState.folding(nil, record(.sessionCreated(SessionCreated()), sequence: 1))
         state = SessionState.folding(state, record(.contextUpdated(ContextUpdated(changes: ["topic": ["entity": "artists"]], source: .analyzer)), sequence: 2))
         state = SessionState.folding(state, record(.contextUpdated(ContextUpdated(changes: ["other": 1], source: .analyzer)), sequence: 3))
-        #expect(state.lastTopic == ["entity": "artists"])
-        #expect(state.context["topic"] == ["entity": "artists"])
+        #expect(state.context == ["topic": ["entity": "artists"], "other": 1])
     }
 
     @Test("an unknown event type only advances version and time")

@@ -44,7 +44,7 @@ public enum EventCodec {
     }
 
     /// Decodes stored record bytes. Does not check the hash: see ``ChainLink``.
-    static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> RecordedEvent {
+    package static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> RecordedEvent {
         let link = try ChainLink(bytes)
         var reader = ByteReader(link.canonical)
         let version = try reader.readByte()

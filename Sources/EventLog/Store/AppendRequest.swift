@@ -13,14 +13,30 @@ public struct AppendRequest: Sendable {
     public struct Stream: Sendable {
         public var sessionID: String
         /// The session's version before this append (0: the session must not exist yet); nil: any.
+        /// Checked only when the session exists or ``whenMissing`` is ``WhenMissing/append``.
         public var expectedVersion: UInt64?
+        /// What to do when the session has no event yet. The writer decides, inside the commit,
+        /// so the caller needs no read of its own (and no retry when a creation races).
+        public var whenMissing: WhenMissing
         public var events: [Event]
 
-        public init(sessionID: String, expectedVersion: UInt64? = nil, events: [Event]) {
+        public init(sessionID: String, expectedVersion: UInt64? = nil, whenMissing: WhenMissing = .append, events: [Event]) {
             self.sessionID = sessionID
             self.expectedVersion = expectedVersion
+            self.whenMissing = whenMissing
             self.events = events
         }
+    }
+
+    /// What an append does to a session that has no event yet.
+    public enum WhenMissing: Sendable {
+        /// Appends the events as they are (``expectedVersion`` still applies).
+        case append
+        /// Refuses with ``EventStoreError/Code/sessionNotFound``; nothing is written.
+        case refuse
+        /// Appends these events first (typically a ``SessionCreated``), then the request's;
+        /// ``expectedVersion`` is not checked.
+        case create(with: [Event])
     }
 
     public var streams: [Stream]
@@ -28,8 +44,8 @@ public struct AppendRequest: Sendable {
     public init(streams: [Stream]) { self.streams = streams }
 
     /// A request for one session.
-    public init(sessionID: String, expectedVersion: UInt64? = nil, events: [Event]) {
-        self.streams = [Stream(sessionID: sessionID, expectedVersion: expectedVersion, events: events)]
+    public init(sessionID: String, expectedVersion: UInt64? = nil, whenMissing: WhenMissing = .append, events: [Event]) {
+        self.streams = [Stream(sessionID: sessionID, expectedVersion: expectedVersion, whenMissing: whenMissing, events: events)]
     }
 }
 
@@ -69,6 +85,8 @@ public struct EventStoreError: Error, Sendable, CustomStringConvertible {
         public static let storageFull = Code("storageFull")
         /// The store was closed.
         public static let closed = Code("closed")
+        /// The session has no event and the request asked to refuse (``AppendRequest/WhenMissing/refuse``).
+        public static let sessionNotFound = Code("sessionNotFound")
         /// The directory holds no convlog event log (or something else).
         public static let notAnEventLog = Code("notAnEventLog")
         /// The log was written by a newer convlog.

@@ -121,20 +121,29 @@ public final class EventStore: Sendable {
         close()
     }
 
+    /// Called once with an append's outcome, on the writer thread (or on the caller's, when the
+    /// request is refused before it is queued). It must return quickly: the next commit waits.
+    public typealias AppendCompletion = @Sendable (Result<AppendResult, any Error>) -> Void
+
     /// Appends `request` atomically and returns once it is durable (see ``Durability``).
     ///
     /// Concurrent appends are committed together. Cancelling the calling task does not withdraw
     /// an append already queued.
-    /// - Throws: ``EventStoreError`` — `versionConflict` (nothing written), `invalidAppend`,
-    ///   `storageFull`, `closed` — or ``LMDBError`` for a storage failure.
+    /// - Throws: ``EventStoreError`` — `versionConflict` (nothing written), `sessionNotFound`,
+    ///   `invalidAppend`, `storageFull`, `closed` — or ``LMDBError`` for a storage failure.
     public func append(_ request: AppendRequest) async throws -> AppendResult {
-        let prepared = try PreparedAppend(request)
-        return try await withCheckedThrowingContinuation { continuation in
-            do {
-                try queue.enqueue(PendingAppend(request: prepared, continuation: continuation))
-            } catch {
-                continuation.resume(throwing: error)
-            }
+        try await withCheckedThrowingContinuation { continuation in
+            append(request) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Appends `request` atomically and calls `completion` once it is durable, with the errors of
+    /// ``append(_:)``. For callers that answer from the writer's completion without a task hop.
+    public func append(_ request: AppendRequest, completion: @escaping AppendCompletion) {
+        do {
+            try queue.enqueue(PendingAppend(request: try PreparedAppend(request), completion: completion))
+        } catch {
+            completion(.failure(error))
         }
     }
 
@@ -179,13 +188,13 @@ private struct LogWriter: Sendable {
                 try appender.finish(txn: txn)
                 return outcomes
             }
-            for (append, outcome) in zip(batch, outcomes) { append.continuation.resume(with: outcome) }
+            for (append, outcome) in zip(batch, outcomes) { append.completion(outcome.mapError { $0 }) }
         } catch let error as LMDBError where error.isMapFull {
             let full = EventStoreError(.storageFull, "the log reached its maximum map size of \(configuration.maximumMapSize) bytes")
-            for append in batch { append.continuation.resume(throwing: full) }
+            for append in batch { append.completion(.failure(full)) }
         } catch {
             if batch.count == 1 {
-                batch[0].continuation.resume(throwing: error)
+                batch[0].completion(.failure(error))
             } else {
                 for append in batch { commit([append]) }
             }

@@ -1,9 +1,9 @@
 import Foundation
 
-/// An append waiting for the writer thread, and the continuation to answer once it is durable.
+/// An append waiting for the writer thread, and what to call once it is durable (or refused).
 struct PendingAppend: Sendable {
     let request: PreparedAppend
-    let continuation: CheckedContinuation<AppendResult, any Error>
+    let completion: EventStore.AppendCompletion
 }
 
 /// The hand-off between appending tasks and the single writer thread.

@@ -50,18 +50,27 @@ struct LogAppender {
         if let originals = try storedOriginals(of: request, txn: txn) {
             return .success(AppendResult(positions: originals, isDuplicate: true))
         }
-        var versions: [UInt64] = []
+        // Every stream is checked before anything is written: (its start version, its entries).
+        var plans: [(UInt64, [PreparedAppend.Entry])] = []
         for stream in request.streams {
             let current = try currentVersion(of: stream.sessionID, txn: txn)
-            if let expected = stream.expectedVersion, expected != current {
-                return .failure(.conflict(sessionID: stream.sessionID, expected: expected, actual: current))
+            var entries = stream.entries
+            switch (current, stream.whenMissing) {
+            case (0, .refuse):
+                return .failure(EventStoreError(.sessionNotFound, "session \(stream.sessionID) does not exist", sessionID: stream.sessionID))
+            case (0, .create(let creation)):
+                entries = creation + entries
+            default:
+                if let expected = stream.expectedVersion, expected != current {
+                    return .failure(.conflict(sessionID: stream.sessionID, expected: expected, actual: current))
+                }
             }
-            versions.append(current)
+            plans.append((current, entries))
         }
         var positions: [EventPosition] = []
-        for (stream, startVersion) in zip(request.streams, versions) {
+        for (stream, (startVersion, entries)) in zip(request.streams, plans) {
             var version = startVersion
-            for entry in stream.entries {
+            for entry in entries {
                 version += 1
                 let sequence = lastSequence + 1
                 let sequenceKey = LogSchema.sequenceKey(sequence)

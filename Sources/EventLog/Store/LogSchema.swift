@@ -16,6 +16,8 @@ package struct LogSchema: Sendable {
     package let streams: LMDBDatabase
     package let meta: LMDBDatabase
 
+    /// The name of the records' database.
+    package static let eventsName = "events"
     static let formatVersionKey = Array("formatVersion".utf8)
     /// The number of sessions (UInt64 BE), kept by the appender.
     static let sessionCountKey = Array("sessionCount".utf8)
@@ -25,7 +27,7 @@ package struct LogSchema: Sendable {
     init(in txn: borrowing LMDBTransaction, create: Bool) throws {
         do {
             meta = try txn.openDatabase(named: "meta", create: create)
-            events = try txn.openDatabase(named: "events", create: create)
+            events = try txn.openDatabase(named: Self.eventsName, create: create)
             streams = try txn.openDatabase(named: "streams", create: create)
         } catch let error as LMDBError where error.isNotFound {
             throw EventStoreError(.notAnEventLog, "the LMDB environment holds no convlog event log")
@@ -46,7 +48,7 @@ package struct LogSchema: Sendable {
         }
     }
 
-    static func sequenceKey(_ sequence: UInt64) -> [UInt8] { bigEndianBytes(sequence) }
+    package static func sequenceKey(_ sequence: UInt64) -> [UInt8] { bigEndianBytes(sequence) }
 
     static func streamKey(_ sessionID: String, version: UInt64) -> [UInt8] {
         var key = Array(sessionID.utf8)

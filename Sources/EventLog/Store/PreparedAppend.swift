@@ -13,6 +13,15 @@ struct PreparedAppend: Sendable {
         let sessionID: String
         let expectedVersion: UInt64?
         let entries: [Entry]
+        /// What to do when the session has no event yet; for `create`, the entries to put first.
+        let whenMissing: WhenMissing
+    }
+
+    /// ``AppendRequest/WhenMissing`` with its creation events encoded.
+    enum WhenMissing: Sendable {
+        case append
+        case refuse
+        case create([Entry])
     }
 
     let streams: [Stream]
@@ -36,29 +45,39 @@ struct PreparedAppend: Sendable {
                 throw EventStoreError(.invalidAppend, "no events for session \(stream.sessionID)", sessionID: stream.sessionID)
             }
             var messageIDs = Set<String>()
-            var entries: [Entry] = []
-            for event in stream.events {
-                var messageID: String?
-                if case .messageAdded(let message) = event {
-                    try Self.checkIdentifier(message.messageID, field: "messageId")
-                    guard messageIDs.insert(message.messageID).inserted else {
-                        throw EventStoreError(.invalidAppend, "message id \(message.messageID) appears twice in one request")
-                    }
-                    messageID = message.messageID
-                }
-                let type = event.typeName
-                guard (1...255).contains(type.utf8.count), type.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                    throw EventStoreError(.invalidAppend, "event type names are 1–255 printable ASCII characters")
-                }
-                let payload = EventCodec.encodePayload(event)
-                guard payload.count <= UInt32.max else { throw EventStoreError(.invalidAppend, "an event payload exceeds 4 GiB") }
-                byteCount += payload.count
-                entries.append(Entry(event: event, type: type, payload: payload, messageID: messageID))
+            let entries = try stream.events.map { event throws(EventStoreError) in try Self.entry(event, messageIDs: &messageIDs, byteCount: &byteCount) }
+            let whenMissing: WhenMissing
+            switch stream.whenMissing {
+            case .append: whenMissing = .append
+            case .refuse: whenMissing = .refuse
+            case .create(let events):
+                whenMissing = .create(try events.map { event throws(EventStoreError) in try Self.entry(event, messageIDs: &messageIDs, byteCount: &byteCount) })
             }
-            streams.append(Stream(sessionID: stream.sessionID, expectedVersion: stream.expectedVersion, entries: entries))
+            streams.append(Stream(sessionID: stream.sessionID, expectedVersion: stream.expectedVersion, entries: entries, whenMissing: whenMissing))
         }
         self.streams = streams
         self.byteCount = byteCount
+    }
+
+    /// Checks and encodes one event; `messageIDs` collects the request's message ids (each may
+    /// appear once) and `byteCount` its payload bytes.
+    private static func entry(_ event: Event, messageIDs: inout Set<String>, byteCount: inout Int) throws(EventStoreError) -> Entry {
+        var messageID: String?
+        if case .messageAdded(let message) = event {
+            try checkIdentifier(message.messageID, field: "messageId")
+            guard messageIDs.insert(message.messageID).inserted else {
+                throw EventStoreError(.invalidAppend, "message id \(message.messageID) appears twice in one request")
+            }
+            messageID = message.messageID
+        }
+        let type = event.typeName
+        guard (1...255).contains(type.utf8.count), type.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw EventStoreError(.invalidAppend, "event type names are 1–255 printable ASCII characters")
+        }
+        let payload = EventCodec.encodePayload(event)
+        guard payload.count <= UInt32.max else { throw EventStoreError(.invalidAppend, "an event payload exceeds 4 GiB") }
+        byteCount += payload.count
+        return Entry(event: event, type: type, payload: payload, messageID: messageID)
     }
 
     private static func checkIdentifier(_ identifier: String, field: String) throws(EventStoreError) {
