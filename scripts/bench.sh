@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: installs what the baselines need (redis-server, a venv with langgraph,
-# langgraph-checkpoint-sqlite and redis, cached in .venv-bench), builds release binaries and runs
+# langgraph-checkpoint-sqlite, cached in .venv-bench), builds release binaries and runs
 # the whole benchmark, writing bench-results.json. Extra arguments go to `convlog-bench run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +13,10 @@ if ! command -v redis-server > /dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server > /dev/null
 fi
 venv=.venv-bench
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import langgraph.checkpoint.sqlite, redis' 2> /dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import langgraph.checkpoint.sqlite' 2> /dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --upgrade pip
-    "$venv/bin/pip" install -q langgraph langgraph-checkpoint-sqlite redis
+    "$venv/bin/pip" install -q langgraph langgraph-checkpoint-sqlite
 fi
 swift build -c release --product convlogd
 swift build -c release --product convlog

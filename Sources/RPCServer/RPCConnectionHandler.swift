@@ -98,9 +98,15 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         tracker.begin()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         return { response in
-            loopBound.eventLoop.execute {
+            // A commit drained on this channel's own loop answers at once; others hop to it.
+            if loopBound.eventLoop.inEventLoop {
                 let (handler, context) = loopBound.value
                 handler.finishDeferred(response, context: context)
+            } else {
+                loopBound.eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.finishDeferred(response, context: context)
+                }
             }
         }
     }

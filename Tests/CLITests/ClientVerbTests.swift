@@ -69,10 +69,12 @@ struct BenchSmokeTests {
         defer { try? FileManager.default.removeItem(at: json) }
         bench.arguments = ["run", "--smoke", "--json", json.path]
         bench.standardOutput = FileHandle.nullDevice
-        bench.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        bench.standardError = errors
         try bench.run()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         bench.waitUntilExit()
-        #expect(bench.terminationStatus == 0)
+        try #require(bench.terminationStatus == 0, "\(errorText)")
         let report = try JSONValue(parsing: Array(try Data(contentsOf: json)))
         guard case .array(let results)? = report.objectValue?["results"] else {
             Issue.record("no results")

@@ -1,27 +1,58 @@
 import EventLog
 import Foundation
 
-/// The alternatives, measured in the same run: raw LMDB and a raw Unix-socket echo in C,
-/// LangGraph's SqliteSaver and durable Redis lists in Python.
+/// The alternatives, measured in the same run: raw LMDB and a raw Unix-socket echo in C, durable
+/// Redis lists driven by the same C load driver as convlogd, and LangGraph's SqliteSaver in Python.
 struct Baselines {
     /// Where the baseline sources are (`tools/bench/baselines`).
     let sourceDirectory: URL
     /// A scratch directory for binaries and data.
     let workDirectory: URL
-    /// The Python of the bench venv (langgraph, langgraph-checkpoint-sqlite, redis).
+    /// The Python of the bench venv (langgraph, langgraph-checkpoint-sqlite).
     let python: URL
 
-    /// Compiles the C baselines.
+    /// Compiles the C programs: the baselines and the load driver.
     func compile() throws {
         try run("/usr/bin/cc", ["-O2", sourceDirectory.appendingPathComponent("lmdb_append.c").path, "-llmdb", "-o", binary("lmdb_append").path])
         try run("/usr/bin/cc", ["-O2", sourceDirectory.appendingPathComponent("unix_echo.c").path, "-lpthread", "-o", binary("unix_echo").path])
+        try run("/usr/bin/cc", ["-O2", sourceDirectory.appendingPathComponent("rpc_load.c").path, "-lpthread", "-o", binary("rpc_load").path])
+        // Executable whatever the umask was (a test process may narrow it while this one compiles).
+        for name in ["lmdb_append", "unix_echo", "rpc_load"] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary(name).path)
+        }
     }
 
-    func lmdb(count: Int, bytes: Int) throws -> [String: JSONValue] {
+    /// LMDB alone: one commit per record, and `batch` records per commit.
+    func lmdb(count: Int, bytes: Int, batch: Int) throws -> [String: JSONValue] {
         let directory = workDirectory.appendingPathComponent("lmdb-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        return try json(binary("lmdb_append").path, [directory.path, String(count), String(bytes), "64"])
+        return try json(binary("lmdb_append").path, [directory.path, String(count), String(bytes), String(batch)])
+    }
+
+    /// Runs the C load driver (`rpc_load.c`) against a socket, measuring `serverPID`'s CPU time.
+    func load(_ mode: String, socket: String, clients: Int, sessions: Int, messages: Int, bytes: Int, tag: String, serverPID: Int32) throws -> LoadResult {
+        let before = ProcessCPU.seconds(of: serverPID)
+        let result = try json(binary("rpc_load").path, [mode, socket, String(clients), String(sessions), String(messages), String(bytes), tag])
+        let cpu = ProcessCPU.seconds(of: serverPID) - before
+        return LoadResult(result, serverCPUSeconds: cpu)
+    }
+
+    /// Durable Redis lists (`appendonly yes`, `appendfsync always`) on a Unix socket, driven by
+    /// the same C driver as convlogd: RPUSH from 1 and from `clients` clients, LRANGE -5 -1.
+    func redis(sessions: Int, messages: Int, singleSessions: Int, singleMessages: Int, bytes: Int, clients: Int, reads: Int) throws -> [String: JSONValue] {
+        let server = try RedisServer(directory: workDirectory.appendingPathComponent("redis-\(UUID().uuidString.prefix(8))"))
+        defer { server.stop() }
+        let single = try load("redis-add", socket: server.socketPath, clients: 1, sessions: singleSessions, messages: singleMessages, bytes: bytes, tag: "one", serverPID: server.pid)
+        let many = try load("redis-add", socket: server.socketPath, clients: clients, sessions: sessions, messages: messages, bytes: bytes, tag: "many", serverPID: server.pid)
+        let read = try load("redis-read", socket: server.socketPath, clients: 1, sessions: sessions, messages: reads, bytes: bytes, tag: "many", serverPID: server.pid)
+        return [
+            "addMessagesPerSecond": .double(single.perSecond), "addP50Micros": .double(single.p50Micros),
+            "addCPUMicros": .double(single.serverCPUMicrosPerRequest),
+            "concurrentAddMessagesPerSecond": .double(many.perSecond), "concurrentAddP50Micros": .double(many.p50Micros),
+            "concurrentAddCPUMicros": .double(many.serverCPUMicrosPerRequest),
+            "readP50Micros": .double(read.p50Micros), "readP99Micros": .double(read.p99Micros),
+        ]
     }
 
     func echo(rounds: Int) throws -> [String: JSONValue] {
@@ -32,17 +63,11 @@ struct Baselines {
         try json(python.path, [script("langgraph_saver.py"), "--sessions", String(sessions), "--messages", String(messages), "--bytes", String(bytes), "--reads", String(reads)])
     }
 
-    func redis(sessions: Int, messages: Int, bytes: Int, clients: Int, reads: Int) throws -> [String: JSONValue] {
-        try json(python.path, [
-            script("redis_lists.py"), "--sessions", String(sessions), "--messages", String(messages), "--bytes", String(bytes),
-            "--clients", String(clients), "--reads", String(reads),
-        ])
-    }
 
     private func binary(_ name: String) -> URL { workDirectory.appendingPathComponent(name) }
     private func script(_ name: String) -> String { sourceDirectory.appendingPathComponent(name).path }
 
-    private func json(_ executable: String, _ arguments: [String]) throws -> [String: JSONValue] {
+    fileprivate func json(_ executable: String, _ arguments: [String]) throws -> [String: JSONValue] {
         let output = try run(executable, arguments)
         guard let line = output.split(separator: "\n").last, let value = try? JSONValue(parsing: Array(line.utf8)), let object = value.objectValue else {
             throw ValidationErrorText("\(executable) printed no JSON: \(output)")
@@ -51,7 +76,7 @@ struct Baselines {
     }
 
     @discardableResult
-    private func run(_ executable: String, _ arguments: [String]) throws -> String {
+    fileprivate func run(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -78,5 +103,81 @@ extension [String: JSONValue] {
         case .double(let value)?: value
         default: 0
         }
+    }
+}
+
+/// What the C load driver measured, and the server's CPU time over it.
+struct LoadResult {
+    var requests: Double
+    var perSecond: Double
+    var p50Micros: Double
+    var p99Micros: Double
+    /// Mean bytes of a request's payload (for `add`: the message as JSON).
+    var meanPayloadBytes: Double
+    var serverCPUSeconds: Double
+
+    init(_ json: [String: JSONValue], serverCPUSeconds: Double) {
+        requests = json.number("requests")
+        perSecond = json.number("perSecond")
+        p50Micros = json.number("p50Micros")
+        p99Micros = json.number("p99Micros")
+        meanPayloadBytes = json.number("meanPayloadBytes")
+        self.serverCPUSeconds = serverCPUSeconds
+    }
+
+    /// The server's CPU time (user + system, all threads) per request.
+    var serverCPUMicrosPerRequest: Double { requests > 0 ? serverCPUSeconds * 1e6 / requests : 0 }
+}
+
+/// CPU time of another process, from `/proc/PID/stat`.
+enum ProcessCPU {
+    /// User + system seconds of every thread of `pid` so far (0 when unreadable).
+    static func seconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ")", options: .backwards)
+        else { return 0 }
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+/// A durable redis-server on a Unix socket in its own directory, killed at the end (the data is
+/// not needed; a graceful stop would rewrite and sync the AOF).
+final class RedisServer {
+    let process = Process()
+    let socketPath: String
+    let directory: URL
+    var pid: Int32 { process.processIdentifier }
+
+    init(directory: URL) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        socketPath = directory.appendingPathComponent("redis.sock").path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        process.arguments = [
+            "--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700", "--dir", directory.path,
+            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let started = ContinuousClock.now
+        while !FileManager.default.fileExists(atPath: socketPath) {
+            guard process.isRunning, ContinuousClock.now - started < .seconds(30) else {
+                stop()
+                throw ValidationErrorText("redis-server did not start")
+            }
+            usleep(5_000)
+        }
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -34,38 +34,55 @@ struct BenchReport {
     var rows: [Row] {
         let runs = convlogRuns
         var rows: [Row] = []
-        // Rates: higher is better, ratio convlog ÷ baseline. Latencies: lower is better, ratio baseline ÷ convlog... stated per row.
+        // Every ratio is convlog ÷ baseline: above 1 is better for rates, below 1 for latencies and costs.
         var single = Row(name: "add, 1 client, durable (msgs/s)", value: median(runs.map(\.singleAdd.perSecond)), unit: "msg/s")
         if let lmdb1 = median(lmdb, "onePerCommitMessagesPerSecond") { single.comparisons.append(("raw LMDB, 1 commit per message", lmdb1, single.value / lmdb1)) }
-        if let redis1 = median(redis, "addMessagesPerSecond") { single.comparisons.append(("Redis RPUSH, appendfsync always", redis1, single.value / redis1)) }
+        if let redis1 = median(redis, "addMessagesPerSecond") { single.comparisons.append(("Redis RPUSH, appendfsync always, 1 client", redis1, single.value / redis1)) }
         if let graph = median(langGraph, "addMessagesPerSecond") { single.comparisons.append(("LangGraph SqliteSaver", graph, single.value / graph)) }
         rows.append(single)
 
-        var singleLatency = Row(name: "add, 1 client, p50 latency (µs)", value: median(runs.map { $0.singleAdd.latency.micros(50) }), unit: "µs")
-        if let commit = median(lmdb, "onePerCommitP50Micros") { singleLatency.comparisons.append(("raw LMDB commit p50 (convlog ÷ LMDB)", commit, singleLatency.value / commit)) }
+        var singleLatency = Row(name: "add, 1 client, p50 latency (µs)", value: median(runs.map(\.singleAdd.p50Micros)), unit: "µs")
+        if let commit = median(lmdb, "onePerCommitP50Micros") { singleLatency.comparisons.append(("raw LMDB commit p50", commit, singleLatency.value / commit)) }
+        if let redis1 = median(redis, "addP50Micros") { singleLatency.comparisons.append(("Redis RPUSH p50, 1 client", redis1, singleLatency.value / redis1)) }
         rows.append(singleLatency)
 
+        var singleCPU = Row(name: "daemon CPU per add, 1 client (µs)", value: median(runs.map(\.singleAdd.serverCPUMicrosPerRequest)), unit: "µs")
+        if let redisCPU = median(redis, "addCPUMicros") { singleCPU.comparisons.append(("redis-server CPU per RPUSH, 1 client", redisCPU, singleCPU.value / redisCPU)) }
+        rows.append(singleCPU)
+
         var concurrent = Row(name: "add, \(settings.clients) clients, durable (msgs/s)", value: median(runs.map(\.concurrentAdd.perSecond)), unit: "msg/s")
-        if let batched = median(lmdb, "batchedMessagesPerSecond") { concurrent.comparisons.append(("raw LMDB, 64 per commit", batched, concurrent.value / batched)) }
-        if let many = median(redis, "concurrentAddMessagesPerSecond") { concurrent.comparisons.append(("Redis, \(settings.clients) clients", many, concurrent.value / many)) }
-        if let pipelined = median(redis, "pipelinedAddMessagesPerSecond") { concurrent.comparisons.append(("Redis pipelined ×64", pipelined, concurrent.value / pipelined)) }
+        if let many = median(redis, "concurrentAddMessagesPerSecond") { concurrent.comparisons.append(("Redis, appendfsync always, \(settings.clients) clients", many, concurrent.value / many)) }
+        if let batched = median(lmdb, "batchedMessagesPerSecond") { concurrent.comparisons.append(("raw LMDB, \(settings.clients) per commit", batched, concurrent.value / batched)) }
         if let graph = median(langGraph, "addMessagesPerSecond") { concurrent.comparisons.append(("LangGraph SqliteSaver", graph, concurrent.value / graph)) }
         rows.append(concurrent)
-        rows.append(Row(name: "add, \(settings.clients) clients, p50 / p99 latency (µs)", value: median(runs.map { $0.concurrentAdd.latency.micros(50) }), unit: "µs / \(Int(median(runs.map { $0.concurrentAdd.latency.micros(99) })))"))
+        rows.append(Row(
+            name: "add, \(settings.clients) clients, p50 / p99 latency (µs)", value: median(runs.map(\.concurrentAdd.p50Micros)),
+            unit: "µs / \(Int(median(runs.map(\.concurrentAdd.p99Micros))))"
+        ))
+        var concurrentCPU = Row(name: "daemon CPU per add, \(settings.clients) clients (µs)", value: median(runs.map(\.concurrentAdd.serverCPUMicrosPerRequest)), unit: "µs")
+        if let redisCPU = median(redis, "concurrentAddCPUMicros") { concurrentCPU.comparisons.append(("redis-server CPU per RPUSH", redisCPU, concurrentCPU.value / redisCPU)) }
+        rows.append(concurrentCPU)
+        rows.append(Row(name: "add, \(settings.clients) clients, nosync (msgs/s)", value: median(runs.map(\.nosyncConcurrentAdd.perSecond)), unit: "msg/s"))
+        rows.append(Row(name: "daemon CPU per add, \(settings.clients) clients, nosync (µs)", value: median(runs.map(\.nosyncConcurrentAdd.serverCPUMicrosPerRequest)), unit: "µs"))
 
-        var read = Row(name: "getContext (last 5), 1 client, p50 (µs)", value: median(runs.map { $0.reads.latency.micros(50) }), unit: "µs")
-        if let echoP50 = median(echo, "roundTripP50Micros") { read.comparisons.append(("C Unix-socket echo p50 (convlog ÷ echo)", echoP50, read.value / echoP50)) }
-        if let redisRead = median(redis, "readP50Micros") { read.comparisons.append(("Redis LRANGE p50 (convlog ÷ Redis)", redisRead, read.value / redisRead)) }
-        if let graphRead = median(langGraph, "readP50Micros") { read.comparisons.append(("LangGraph get_state p50 (convlog ÷ LangGraph)", graphRead, read.value / graphRead)) }
+        var read = Row(name: "getContext (last 5), 1 client, p50 (µs)", value: median(runs.map(\.reads.p50Micros)), unit: "µs")
+        if let echoP50 = median(echo, "roundTripP50Micros") { read.comparisons.append(("C Unix-socket echo p50", echoP50, read.value / echoP50)) }
+        if let redisRead = median(redis, "readP50Micros") { read.comparisons.append(("Redis LRANGE -5 -1 p50", redisRead, read.value / redisRead)) }
+        if let graphRead = median(langGraph, "readP50Micros") { read.comparisons.append(("LangGraph get_state p50", graphRead, read.value / graphRead)) }
         rows.append(read)
-        rows.append(Row(name: "getContext p90 / p99 / max (µs)", value: median(runs.map { $0.reads.latency.micros(90) }), unit: "µs / \(Int(median(runs.map { $0.reads.latency.micros(99) }))) / \(Int(median(runs.map(\.reads.latency.maxMicros))))"))
-        rows.append(Row(name: "analyzeFollowUp (rules), p50 (µs)", value: median(runs.map { $0.analyses.latency.micros(50) }), unit: "µs"))
+        rows.append(Row(name: "getContext p99 (µs)", value: median(runs.map(\.reads.p99Micros)), unit: "µs"))
+        rows.append(Row(name: "analyzeFollowUp (rules, Swift client), p50 (µs)", value: median(runs.map { $0.analyses.latency.micros(50) }), unit: "µs"))
         if let rebuild {
             rows.append(Row(name: "rebuild, \(settings.rebuildEvents) events (events/s)", value: median(rebuild.eventsPerSecond), unit: "events/s"))
+            rows.append(Row(name: "verify, \(settings.rebuildEvents) events (events/s)", value: median(rebuild.verifyEventsPerSecond), unit: "events/s"))
             rows.append(Row(name: "daemon start-up on that log (ms)", value: median(rebuild.startupSeconds) * 1_000, unit: "ms"))
         }
         rows.append(Row(name: "daemon RssAnon after the load (MiB)", value: median(runs.map { Double($0.residentBytes) / 1_048_576 }), unit: "MiB"))
-        rows.append(Row(name: "bytes on disk per message", value: median(runs.map(\.bytesPerMessage)), unit: "B"))
+        for (label, use) in [("\(settings.bytes)-byte", runs.map(\.diskPerMessage)), ("\(settings.largeBytes)-byte", runs.map(\.largeDiskPerMessage))] {
+            var disk = Row(name: "bytes on disk per \(label) message", value: median(use.map(\.bytesPerMessage)), unit: "B")
+            disk.comparisons.append(("the message as JSON (add params)", median(use.map(\.messageJSONBytes)), median(use.map(\.ratio))))
+            rows.append(disk)
+        }
         return rows
     }
 

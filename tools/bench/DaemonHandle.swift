@@ -7,6 +7,7 @@ final class DaemonHandle {
     let process = Process()
     let dataDirectory: URL
     let socketPath: String
+    var pid: Int32 { process.processIdentifier }
 
     /// Starts the daemon beside this executable and waits (up to 60 s) until it answers.
     /// - Returns: the daemon and the seconds it took to answer its first `health`.

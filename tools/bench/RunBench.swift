@@ -8,11 +8,15 @@ struct RunBench: ParsableCommand {
         commandName: "run",
         abstract: "Benchmark convlogd through its socket, side by side with raw LMDB, a raw socket echo, LangGraph SqliteSaver and Redis.",
         discussion: """
-            Each run starts its own convlogd (fsync durability) on a fresh directory: creates the \
-            sessions, adds their messages from 1 client and then from --clients clients, reads \
-            with getContext, and analyzes follow-ups. Then: rebuild events/s and start-up time on a \
-            --rebuild-events log, and the baselines. Medians of --runs runs; ratios are convlog ÷ \
-            baseline for rates and baseline ÷ convlog for latencies (above 1 is better for convlog).
+            Each run starts its own convlogd (fsync durability) on a fresh directory and drives it \
+            with a C load driver (tools/bench/baselines/rpc_load.c, one request in flight per \
+            client): adds from 1 client and from --clients clients (sessions created by the first \
+            add, createIfMissing), getContext reads, and analyzeFollowUp through the Swift client; \
+            the daemon's CPU time per add comes from /proc. A second daemon with --durability \
+            nosync takes the concurrent adds again, a third the --large-bytes messages (bytes on \
+            disk). Then: rebuild and verify events/s and start-up time on a --rebuild-events log, and \
+            the baselines (Redis through the same C driver). Medians of --runs runs; ratios are \
+            convlog ÷ baseline.
 
             Examples:
               convlog-bench run                       # everything (make bench)
@@ -21,17 +25,19 @@ struct RunBench: ParsableCommand {
             """
     )
 
-    @Option(help: "Sessions.") var sessions = 2_000
-    @Option(help: "Messages per session, per add workload.") var messages = 20
+    @Option(help: "Sessions of the concurrent add workload (and of the reads).") var sessions = 2_000
+    @Option(help: "Messages per session of the concurrent add workload.") var messages = 20
+    @Option(name: .customLong("single-sessions"), help: "Sessions of the one-client add workload.") var singleSessions = 250
+    @Option(name: .customLong("single-messages"), help: "Messages per session of the one-client add workload.") var singleMessages = 16
     @Option(help: "Bytes of text per message.") var bytes = 200
+    @Option(name: .customLong("large-bytes"), help: "Bytes of text per message of the large-message workload (bytes on disk only).") var largeBytes = 2_000
     @Option(help: "Concurrent clients of the concurrent add workload.") var clients = 16
     @Option(help: "getContext calls.") var reads = 20_000
     @Option(help: "analyzeFollowUp calls.") var analyses = 2_000
     @Option(help: "Runs; medians are reported.") var runs = 3
-    @Option(name: .customLong("rebuild-events"), help: "Events of the log for the rebuild and start-up measurements (0: skip).") var rebuildEvents = 1_000_000
+    @Option(name: .customLong("rebuild-events"), help: "Events of the log for the rebuild, verify and start-up measurements (0: skip).") var rebuildEvents = 1_000_000
     @Option(name: .customLong("langgraph-sessions"), help: "Sessions for the (slow) LangGraph baseline.") var langGraphSessions = 200
     @Option(name: .customLong("langgraph-messages"), help: "Messages per session for the LangGraph baseline.") var langGraphMessages = 5
-    @Option(help: "The daemon's durability: fsync (the default) or nosync.") var durability = "fsync"
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Flag(help: "A tiny run: 40 sessions × 4 messages, 4 clients, no rebuild, no baselines.") var smoke = false
     @Flag(name: .customLong("no-baselines"), help: "Measure convlog only.") var noBaselines = false
@@ -40,28 +46,29 @@ struct RunBench: ParsableCommand {
         var settings = self
         if smoke {
             (settings.sessions, settings.messages, settings.clients, settings.reads, settings.analyses) = (40, 4, 4, 200, 50)
+            (settings.singleSessions, settings.singleMessages) = (10, 4)
             (settings.runs, settings.rebuildEvents, settings.noBaselines) = (1, 0, true)
         }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("convlog-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         var report = BenchReport(settings: settings)
+        let baselines = Baselines(
+            sourceDirectory: Self.sourceDirectory.appendingPathComponent("baselines"),
+            workDirectory: work,
+            python: Self.sourceDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".venv-bench/bin/python")
+        )
+        try baselines.compile()
 
         for run in 1...settings.runs {
             progress("run \(run)/\(settings.runs): convlog")
-            report.convlogRuns.append(try settings.measureConvlog(in: work.appendingPathComponent("run\(run)")))
+            report.convlogRuns.append(try settings.measureConvlog(in: work.appendingPathComponent("run\(run)"), driver: baselines))
         }
         if settings.rebuildEvents > 0 {
-            progress("rebuild and start-up on a \(settings.rebuildEvents)-event log")
+            progress("rebuild, verify and start-up on a \(settings.rebuildEvents)-event log")
             report.rebuild = try settings.measureRebuild(in: work.appendingPathComponent("rebuild"))
         }
         if !settings.noBaselines {
-            let baselines = Baselines(
-                sourceDirectory: Self.sourceDirectory.appendingPathComponent("baselines"),
-                workDirectory: work,
-                python: Self.sourceDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".venv-bench/bin/python")
-            )
-            try baselines.compile()
             // A failing baseline is reported and left out; it does not throw away the rest.
             func attempt(_ name: String, _ body: () throws -> [String: JSONValue]) -> [[String: JSONValue]] {
                 do {
@@ -74,10 +81,13 @@ struct RunBench: ParsableCommand {
             }
             for run in 1...settings.runs {
                 progress("run \(run)/\(settings.runs): baselines")
-                report.lmdb += attempt("raw LMDB") { try baselines.lmdb(count: 5_000, bytes: settings.bytes + 100) }
+                report.lmdb += attempt("raw LMDB") { try baselines.lmdb(count: 5_000, bytes: settings.bytes + 100, batch: settings.clients) }
                 report.echo += attempt("C socket echo") { try baselines.echo(rounds: 20_000) }
                 report.redis += attempt("Redis") {
-                    try baselines.redis(sessions: settings.sessions, messages: settings.messages, bytes: settings.bytes, clients: settings.clients, reads: settings.reads)
+                    try baselines.redis(
+                        sessions: settings.sessions, messages: settings.messages, singleSessions: settings.singleSessions,
+                        singleMessages: settings.singleMessages, bytes: settings.bytes, clients: settings.clients, reads: settings.reads
+                    )
                 }
                 report.langGraph += attempt("LangGraph") {
                     try baselines.langGraph(sessions: settings.langGraphSessions, messages: settings.langGraphMessages, bytes: settings.bytes, reads: 1_000)
@@ -97,27 +107,40 @@ struct RunBench: ParsableCommand {
 
     private func progress(_ text: String) { FileHandle.standardError.write(Data("[bench] \(text)\n".utf8)) }
 
-    /// One run of the convlog workloads on a fresh daemon.
-    func measureConvlog(in directory: URL) throws -> ConvlogRun {
-        let (daemon, _) = try DaemonHandle.start(dataDirectory: directory, durability: durability)
+    /// One run of the convlog workloads on fresh daemons.
+    func measureConvlog(in directory: URL, driver: Baselines) throws -> ConvlogRun {
+        let (daemon, _) = try DaemonHandle.start(dataDirectory: directory.appendingPathComponent("fsync"), durability: "fsync")
         defer { daemon.stop() }
-        try ConvlogWorkloads.createSessions(daemon, sessions: sessions)
-        let single = try ConvlogWorkloads.add(daemon, sessions: sessions, messages: messages, bytes: bytes, clients: 1, tag: "one")
-        let concurrent = try ConvlogWorkloads.add(daemon, sessions: sessions, messages: messages, bytes: bytes, clients: clients, tag: "many")
-        let read = try ConvlogWorkloads.reads(daemon, sessions: sessions, count: reads)
-        let analysis = try ConvlogWorkloads.analyses(daemon, sessions: sessions, count: analyses)
-        let stored = 2 * sessions * messages
+        func load(_ daemon: DaemonHandle, _ mode: String, clients: Int, sessions: Int, messages: Int, bytes: Int, tag: String) throws -> LoadResult {
+            try driver.load(mode, socket: daemon.socketPath, clients: clients, sessions: sessions, messages: messages, bytes: bytes, tag: tag, serverPID: daemon.pid)
+        }
+        let single = try load(daemon, "convlog-add", clients: 1, sessions: singleSessions, messages: singleMessages, bytes: bytes, tag: "one")
+        let concurrent = try load(daemon, "convlog-add", clients: clients, sessions: sessions, messages: messages, bytes: bytes, tag: "many")
+        let read = try load(daemon, "convlog-read", clients: 1, sessions: sessions, messages: reads, bytes: bytes, tag: "many")
+        let analysis = try ConvlogWorkloads.analyses(daemon, sessions: sessions, tag: "many", count: analyses)
+        let stored = single.requests + concurrent.requests
+
+        let (unsynced, _) = try DaemonHandle.start(dataDirectory: directory.appendingPathComponent("nosync"), durability: "nosync")
+        defer { unsynced.stop() }
+        let nosync = try load(unsynced, "convlog-add", clients: clients, sessions: sessions, messages: messages, bytes: bytes, tag: "many")
+
+        let (large, _) = try DaemonHandle.start(dataDirectory: directory.appendingPathComponent("large"), durability: "nosync")
+        defer { large.stop() }
+        let largeMessages = max(1, min(messages, 8))
+        let largeLoad = try load(large, "convlog-add", clients: clients, sessions: sessions / 4 + clients, messages: largeMessages, bytes: largeBytes, tag: "large")
         return ConvlogRun(
             singleAdd: single,
             concurrentAdd: concurrent,
+            nosyncConcurrentAdd: nosync,
             reads: read,
             analyses: analysis,
             residentBytes: daemon.anonymousResidentBytes,
-            bytesPerMessage: Double(daemon.dataFileBytes) / Double(stored)
+            diskPerMessage: DiskUse(dataFileBytes: Double(daemon.dataFileBytes), messages: stored, messageJSONBytes: concurrent.meanPayloadBytes),
+            largeDiskPerMessage: DiskUse(dataFileBytes: Double(large.dataFileBytes), messages: largeLoad.requests, messageJSONBytes: largeLoad.meanPayloadBytes)
         )
     }
 
-    /// Rebuild events/s (3 times) and daemon start-up time (3 times) on a synthetic log.
+    /// Rebuild and verify events/s (3 times each) and daemon start-up time (3 times) on a synthetic log.
     func measureRebuild(in directory: URL) throws -> RebuildResult {
         let perSession = 20
         try runTool(siblingExecutable("convlog-bench"), [
@@ -131,13 +154,22 @@ struct RunBench: ParsableCommand {
             }
             rates.append(rate)
         }
+        var verifyRates: [Double] = []
+        for _ in 0..<3 {
+            let started = ContinuousClock.now
+            let output = try runTool(siblingExecutable("convlog"), ["verify", "--data-dir", directory.path])
+            guard let events = output.split(separator: ",").dropFirst().first?.split(separator: " ").first.flatMap({ Double($0) }) else {
+                throw ValidationErrorText("unexpected verify output: \(output)")
+            }
+            verifyRates.append(events / seconds(since: started))
+        }
         var startups: [Double] = []
         for _ in 0..<3 {
             let (daemon, startup) = try DaemonHandle.start(dataDirectory: directory)
             daemon.stop()
             startups.append(startup)
         }
-        return RebuildResult(eventsPerSecond: rates, startupSeconds: startups)
+        return RebuildResult(eventsPerSecond: rates, verifyEventsPerSecond: verifyRates, startupSeconds: startups)
     }
 
     @discardableResult
@@ -158,16 +190,31 @@ struct RunBench: ParsableCommand {
 
 /// The convlog measurements of one run.
 struct ConvlogRun {
-    var singleAdd: WorkloadResult
-    var concurrentAdd: WorkloadResult
-    var reads: WorkloadResult
+    var singleAdd: LoadResult
+    var concurrentAdd: LoadResult
+    var nosyncConcurrentAdd: LoadResult
+    var reads: LoadResult
     var analyses: WorkloadResult
     var residentBytes: Int
-    var bytesPerMessage: Double
+    var diskPerMessage: DiskUse
+    var largeDiskPerMessage: DiskUse
 }
 
-/// Rebuild and start-up on the large log.
+/// The data file's size per stored message, against the messages' own JSON.
+struct DiskUse {
+    var dataFileBytes: Double
+    var messages: Double
+    /// The mean bytes of one message as JSON (the `add` params).
+    var messageJSONBytes: Double
+
+    var bytesPerMessage: Double { messages > 0 ? dataFileBytes / messages : 0 }
+    /// Bytes on disk per byte of message JSON.
+    var ratio: Double { messageJSONBytes > 0 ? bytesPerMessage / messageJSONBytes : 0 }
+}
+
+/// Rebuild, verify and start-up on the large log.
 struct RebuildResult {
     var eventsPerSecond: [Double]
+    var verifyEventsPerSecond: [Double]
     var startupSeconds: [Double]
 }

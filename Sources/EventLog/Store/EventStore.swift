@@ -39,6 +39,13 @@ public final class EventStore: Sendable {
         public var maxBatchBytes: Int = 16 << 20
         /// Opens without a writer, for audit tools; appends then fail with ``EventStoreError/Code/closed``.
         public var readOnly: Bool = false
+        /// Who runs the group commits. nil (the default): a writer thread of the store's own.
+        /// Otherwise, whenever appends start waiting, the store calls this with a drain (commit
+        /// everything waiting, batch after batch, then answer) and the closure must run it soon,
+        /// once, on a thread that may block on the disk. A server passes one that runs the drain on
+        /// the event loop that received the request, after the requests it has read: no thread
+        /// hand-offs on the acknowledgement path, and everything read in one loop turn shares a commit.
+        public var commitScheduler: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
 
         public init() {}
     }
@@ -51,7 +58,9 @@ public final class EventStore: Sendable {
     package let projectors: [any LogProjector]
     private let queue = GroupCommitQueue()
     private let writerStopped = DispatchSemaphore(value: 0)
-    private let hasWriter: Bool
+    /// Commits batches; runs on the writer thread, or in the drains of the commit scheduler.
+    private let writer: LogWriter?
+    private let commitScheduler: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
 
     /// Opens the log in `directory`, creating the directory (mode 0700) and the log when missing
     /// (unless read-only), brings the projectors up to date with the log, and starts the writer thread.
@@ -95,11 +104,11 @@ public final class EventStore: Sendable {
         self.environment = environment
         self.schema = schema
         self.projectors = projectors
-        self.hasWriter = !configuration.readOnly
+        self.commitScheduler = configuration.commitScheduler
         if configuration.readOnly {
+            writer = nil
             queue.close()
         } else {
-            try catchUpProjectors()
             let writer = LogWriter(
                 environment: environment,
                 schema: schema,
@@ -107,13 +116,17 @@ public final class EventStore: Sendable {
                 queue: queue,
                 configuration: configuration
             )
-            let stopped = writerStopped
-            let thread = Thread {
-                writer.run()
-                stopped.signal()
+            self.writer = writer
+            try catchUpProjectors()
+            if configuration.commitScheduler == nil {
+                let stopped = writerStopped
+                let thread = Thread {
+                    writer.run()
+                    stopped.signal()
+                }
+                thread.name = "convlog-writer"
+                thread.start()
             }
-            thread.name = "convlog-writer"
-            thread.start()
         }
     }
 
@@ -140,20 +153,27 @@ public final class EventStore: Sendable {
     /// Appends `request` atomically and calls `completion` once it is durable, with the errors of
     /// ``append(_:)``. For callers that answer from the writer's completion without a task hop.
     public func append(_ request: AppendRequest, completion: @escaping AppendCompletion) {
+        let needsDrain: Bool
         do {
-            try queue.enqueue(PendingAppend(request: try PreparedAppend(request), completion: completion))
+            needsDrain = try queue.enqueue(PendingAppend(request: try PreparedAppend(request), completion: completion))
         } catch {
             completion(.failure(error))
+            return
         }
+        if needsDrain, let commitScheduler, let writer { commitScheduler { writer.drain() } }
     }
 
     /// Stops taking appends, lets the writer commit what is queued, flushes the file and returns.
     /// Safe to call more than once.
     public func close() {
         queue.close()
-        guard hasWriter else { return }
-        writerStopped.wait()
-        writerStopped.signal()  // later calls (and deinit) pass straight through
+        guard let writer else { return }
+        if commitScheduler == nil {
+            writerStopped.wait()
+            writerStopped.signal()  // later calls (and deinit) pass straight through
+        } else {
+            writer.drain()  // what a scheduled drain has not taken yet
+        }
         try? environment.sync()
     }
 }
@@ -166,8 +186,16 @@ private struct LogWriter: Sendable {
     let queue: GroupCommitQueue
     let configuration: EventStore.Configuration
 
+    /// The writer thread's loop, until the queue is closed and empty.
     func run() {
         while let batch = queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes) {
+            commit(batch)
+        }
+    }
+
+    /// Commits what waits, batch after batch, until nothing does.
+    func drain() {
+        while let batch = queue.takeBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes) {
             commit(batch)
         }
     }

@@ -6,24 +6,43 @@ struct PendingAppend: Sendable {
     let completion: EventStore.AppendCompletion
 }
 
-/// The hand-off between appending tasks and the single writer thread.
+/// The hand-off between appenders and whoever commits: the store's writer thread, or the
+/// drains a ``EventStore/Configuration/commitScheduler`` runs.
 ///
-/// Tasks enqueue and suspend; the writer takes everything waiting (up to a count and a byte
-/// budget) as one batch, so many appends share one commit and one fsync.
+/// Appenders enqueue; the committer takes everything waiting (up to a count and a byte budget) as
+/// one batch, so many appends share one commit and one fsync.
 final class GroupCommitQueue: @unchecked Sendable {
     // All state is guarded by `condition`.
     private let condition = NSCondition()
     private var waiting: [PendingAppend] = []
     private var isClosed = false
+    /// Whether a drain is scheduled or running (scheduled commits only).
+    private var isDraining = false
 
-    /// Queues an append for the writer.
+    /// Queues an append and wakes the writer thread, if one waits.
+    /// - Returns: true when no drain is scheduled or running: the caller must schedule one.
     /// - Throws: ``EventStoreError/Code/closed`` once ``close()`` was called.
-    func enqueue(_ append: PendingAppend) throws(EventStoreError) {
+    func enqueue(_ append: PendingAppend) throws(EventStoreError) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !isClosed else { throw EventStoreError(.closed, "the event store is closed") }
         waiting.append(append)
         condition.signal()
+        defer { isDraining = true }
+        return !isDraining
+    }
+
+    /// Takes the oldest waiting appends as ``nextBatch(maxCount:maxBytes:)`` does, without
+    /// blocking. Returns nil when none waits, and then counts the drain as finished, so that the
+    /// next ``enqueue(_:)`` asks for a new one.
+    func takeBatch(maxCount: Int, maxBytes: Int) -> [PendingAppend]? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !waiting.isEmpty else {
+            isDraining = false
+            return nil
+        }
+        return removeBatch(maxCount: maxCount, maxBytes: maxBytes)
     }
 
     /// Blocks until appends wait, then takes the oldest ones: at least one, and more while they fit
@@ -33,6 +52,11 @@ final class GroupCommitQueue: @unchecked Sendable {
         defer { condition.unlock() }
         while waiting.isEmpty && !isClosed { condition.wait() }
         guard !waiting.isEmpty else { return nil }
+        return removeBatch(maxCount: maxCount, maxBytes: maxBytes)
+    }
+
+    /// Removes and returns the oldest waiting appends that fit; at least one. Call with the lock held.
+    private func removeBatch(maxCount: Int, maxBytes: Int) -> [PendingAppend] {
         var count = 1
         var bytes = waiting[0].request.byteCount
         while count < min(maxCount, waiting.count), bytes + waiting[count].request.byteCount <= maxBytes {

@@ -8,14 +8,15 @@
  *   ./rpc_load MODE SOCKET CLIENTS SESSIONS MESSAGES BYTES TAG
  *
  * MODE:
- *   convlog-add   JSON-RPC `add` {sessionId "s<k>", role, content of BYTES bytes, metadata {"turn": r},
- *                 messageId "TAG-r"}; each answer must hold a result
- *   convlog-read  JSON-RPC `getContext` (window 5) on random sessions, MESSAGES calls per client
+ *   convlog-add   JSON-RPC `add` {sessionId "TAG-s<k>", role, content of BYTES bytes, metadata {"turn": r},
+ *                 messageId "m<r>"}, with createIfMissing on round 0; each answer must hold a result
+ *   convlog-read  JSON-RPC `getContext` (window 5) on random sessions TAG-s<k>, MESSAGES calls per client
  *   redis-add     RPUSH TAG:s<k> <BYTES bytes>; each answer must be an integer reply
  *   redis-read    LRANGE TAG:s<k> -5 -1 on random sessions, MESSAGES calls per client
  *
  * Prints one JSON object: requests per second, latency percentiles (µs), and the mean bytes of a
- * request's payload (for convlog-add: the `params` object, i.e. the message as JSON).
+ * request's payload (for convlog-add: the `params` object without createIfMissing, i.e. the
+ * message as JSON; for redis-add: the key and the value).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -114,15 +115,16 @@ static size_t build(struct worker *w, long n, unsigned *seed, char *request, siz
     case CONVLOG_ADD: {
         char params[8192 + 65536];
         int p = snprintf(params, sizeof params,
-                         "{\"sessionId\":\"s%d\",\"role\":\"%s\",\"content\":\"%s\",\"metadata\":{\"turn\":%d},\"messageId\":\"%s-%d\"}",
-                         session, round % 2 == 0 ? "user" : "assistant", content, round, tag, round);
-        *payload = p;
-        length = snprintf(request, capacity, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"add\",\"params\":%s}\n", n, params);
+                         "{\"sessionId\":\"%s-s%d\",\"role\":\"%s\",\"content\":\"%s\",\"metadata\":{\"turn\":%d},\"messageId\":\"m%d\"",
+                         tag, session, round % 2 == 0 ? "user" : "assistant", content, round, round);
+        *payload = p + 1;
+        length = snprintf(request, capacity, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"add\",\"params\":%s%s}}\n", n, params,
+                          round == 0 ? ",\"createIfMissing\":true" : "");
         break;
     }
     case CONVLOG_READ:
         length = snprintf(request, capacity,
-                          "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"getContext\",\"params\":{\"sessionId\":\"s%d\",\"window\":5}}\n", n, session);
+                          "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"getContext\",\"params\":{\"sessionId\":\"%s-s%d\",\"window\":5}}\n", n, tag, session);
         *payload = length;
         break;
     case REDIS_ADD: {
