@@ -51,18 +51,6 @@ public final class RPCServer: Sendable {
         self.logger = logger
     }
 
-    /// Runs a store's group commits where the requests arrive (see
-    /// ``EventStore/Configuration/commitScheduler``): on the calling event loop, after the I/O it
-    /// is handling (so everything read in one loop turn shares one commit, and answers are
-    /// written without a thread hand-off); off any event loop, on a Dispatch worker.
-    public static let commitScheduler: @Sendable (@escaping @Sendable () -> Void) -> Void = { drain in
-        if let loop = MultiThreadedEventLoopGroup.currentEventLoop {
-            loop.execute(drain)
-        } else {
-            DispatchQueue.global().async(execute: drain)
-        }
-    }
-
     /// Binds the socket (mode 0600) and starts accepting.
     /// - Throws: ``StartError`` when a live server already listens on the path, or binding fails.
     public func start() async throws {

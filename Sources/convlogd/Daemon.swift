@@ -79,7 +79,6 @@ struct Daemon: AsyncParsableCommand {
             lock = try DataDirectoryLock(directory: settings.dataDirectory)
             var storeConfiguration = EventStore.Configuration()
             storeConfiguration.durability = settings.durability
-            storeConfiguration.commitScheduler = RPCServer.commitScheduler
             views = try ConversationViews.open(directory: settings.dataDirectory, configuration: storeConfiguration, windowCapacity: settings.window)
         } catch {
             logger.critical("cannot open the data directory", metadata: ["dataDir": "\(settings.dataDirectory.path)", "error": "\(error)"])

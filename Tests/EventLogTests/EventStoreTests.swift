@@ -79,31 +79,6 @@ struct EventStoreTests {
         }
     }
 
-    @Test("with a commit scheduler, drains run where it says, many appends share one, and close commits what no drain took")
-    func scheduledCommits() async throws {
-        try await withTemporaryDirectory { directory in
-            let drains = HeldDrains()
-            var configuration = EventStore.Configuration.with(durability: .nosync)
-            configuration.commitScheduler = { drain in drains.hold(drain) }
-            let store = try EventStore(directory: directory, configuration: configuration)
-            let acknowledged = AcknowledgedAppends()
-            for index in 0..<50 {
-                store.append(AppendRequest(sessionID: "s\(index % 5)", events: [message("m\(index)")])) { acknowledged.record($0) }
-            }
-            #expect(drains.count == 1, "one drain asked for while appends wait")
-            #expect(acknowledged.count == 0, "nothing is answered before a drain runs")
-            drains.runAll()
-            #expect(acknowledged.count == 50 && acknowledged.failures == 0)
-            #expect(try store.events().count == 50)
-
-            store.append(AppendRequest(sessionID: "s0", events: [message("late")])) { acknowledged.record($0) }
-            #expect(drains.count == 1, "a new drain once the last one found the queue empty")
-            store.close()  // the held drain never runs: close commits and answers
-            #expect(acknowledged.count == 51 && acknowledged.failures == 0)
-            #expect(try store.events().count == 51)
-        }
-    }
-
     @Test("a session prefix does not leak into a longer session id")
     func sessionPrefixesAreSeparate() async throws {
         try await withTemporaryDirectory { directory in
@@ -359,42 +334,4 @@ struct EventStoreTests {
 func messageID(of record: RecordedEvent) -> String {
     if case .messageAdded(let added) = record.event { return added.messageID }
     return ""
-}
-
-/// Drains a commit scheduler was asked to run, held until the test runs them.
-private final class HeldDrains: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var held: [@Sendable () -> Void] = []
-
-    func hold(_ drain: @escaping @Sendable () -> Void) { lock.withLock { held.append(drain) } }
-    var count: Int { lock.withLock { held.count } }
-
-    func runAll() {
-        let drains = lock.withLock {
-            defer { held.removeAll() }
-            return held
-        }
-        for drain in drains { drain() }
-    }
-}
-
-/// Outcomes of appends answered through completions.
-private final class AcknowledgedAppends: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var successes = 0
-    private var failed = 0
-
-    func record(_ outcome: Result<AppendResult, any Error>) {
-        lock.withLock {
-            switch outcome {
-            case .success: successes += 1
-            case .failure: failed += 1
-            }
-        }
-    }
-
-    var count: Int { lock.withLock { successes + failed } }
-    var failures: Int { lock.withLock { failed } }
 }

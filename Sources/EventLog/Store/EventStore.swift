@@ -39,13 +39,6 @@ public final class EventStore: Sendable {
         public var maxBatchBytes: Int = 16 << 20
         /// Opens without a writer, for audit tools; appends then fail with ``EventStoreError/Code/closed``.
         public var readOnly: Bool = false
-        /// Who runs the group commits. nil (the default): a writer thread of the store's own.
-        /// Otherwise, whenever appends start waiting, the store calls this with a drain (commit
-        /// everything waiting, batch after batch, then answer) and the closure must run it soon,
-        /// once, on a thread that may block on the disk. A server passes one that runs the drain on
-        /// the event loop that received the request, after the requests it has read: no thread
-        /// hand-offs on the acknowledgement path, and everything read in one loop turn shares a commit.
-        public var commitScheduler: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
 
         public init() {}
     }
@@ -58,9 +51,7 @@ public final class EventStore: Sendable {
     package let projectors: [any LogProjector]
     private let queue = GroupCommitQueue()
     private let writerStopped = DispatchSemaphore(value: 0)
-    /// Commits batches; runs on the writer thread, or in the drains of the commit scheduler.
-    private let writer: LogWriter?
-    private let commitScheduler: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
+    private let hasWriter: Bool
 
     /// Opens the log in `directory`, creating the directory (mode 0700) and the log when missing
     /// (unless read-only), brings the projectors up to date with the log, and starts the writer thread.
@@ -104,9 +95,8 @@ public final class EventStore: Sendable {
         self.environment = environment
         self.schema = schema
         self.projectors = projectors
-        self.commitScheduler = configuration.commitScheduler
+        self.hasWriter = !configuration.readOnly
         if configuration.readOnly {
-            writer = nil
             queue.close()
         } else {
             let writer = LogWriter(
@@ -116,17 +106,14 @@ public final class EventStore: Sendable {
                 queue: queue,
                 configuration: configuration
             )
-            self.writer = writer
             try catchUpProjectors()
-            if configuration.commitScheduler == nil {
-                let stopped = writerStopped
-                let thread = Thread {
-                    writer.run()
-                    stopped.signal()
-                }
-                thread.name = "convlog-writer"
-                thread.start()
+            let stopped = writerStopped
+            let thread = Thread {
+                writer.run()
+                stopped.signal()
             }
+            thread.name = "convlog-writer"
+            thread.start()
         }
     }
 
@@ -153,27 +140,20 @@ public final class EventStore: Sendable {
     /// Appends `request` atomically and calls `completion` once it is durable, with the errors of
     /// ``append(_:)``. For callers that answer from the writer's completion without a task hop.
     public func append(_ request: AppendRequest, completion: @escaping AppendCompletion) {
-        let needsDrain: Bool
         do {
-            needsDrain = try queue.enqueue(PendingAppend(request: try PreparedAppend(request), completion: completion))
+            try queue.enqueue(PendingAppend(request: try PreparedAppend(request), completion: completion))
         } catch {
             completion(.failure(error))
-            return
         }
-        if needsDrain, let commitScheduler, let writer { commitScheduler { writer.drain() } }
     }
 
     /// Stops taking appends, lets the writer commit what is queued, flushes the file and returns.
     /// Safe to call more than once.
     public func close() {
         queue.close()
-        guard let writer else { return }
-        if commitScheduler == nil {
-            writerStopped.wait()
-            writerStopped.signal()  // later calls (and deinit) pass straight through
-        } else {
-            writer.drain()  // what a scheduled drain has not taken yet
-        }
+        guard hasWriter else { return }
+        writerStopped.wait()
+        writerStopped.signal()  // later calls (and deinit) pass straight through
         try? environment.sync()
     }
 }
@@ -193,12 +173,6 @@ private struct LogWriter: Sendable {
         }
     }
 
-    /// Commits what waits, batch after batch, until nothing does.
-    func drain() {
-        while let batch = queue.takeBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes) {
-            commit(batch)
-        }
-    }
 
     /// Commits `batch`, growing the map when it is full. When the transaction fails for another
     /// reason, commits each append alone, so only the one at fault fails.

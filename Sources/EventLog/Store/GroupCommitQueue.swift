@@ -6,43 +6,24 @@ struct PendingAppend: Sendable {
     let completion: EventStore.AppendCompletion
 }
 
-/// The hand-off between appenders and whoever commits: the store's writer thread, or the
-/// drains a ``EventStore/Configuration/commitScheduler`` runs.
+/// The hand-off between appenders and the store's writer thread.
 ///
-/// Appenders enqueue; the committer takes everything waiting (up to a count and a byte budget) as
+/// Appenders enqueue; the writer takes everything waiting (up to a count and a byte budget) as
 /// one batch, so many appends share one commit and one fsync.
 final class GroupCommitQueue: @unchecked Sendable {
     // All state is guarded by `condition`.
     private let condition = NSCondition()
     private var waiting: [PendingAppend] = []
     private var isClosed = false
-    /// Whether a drain is scheduled or running (scheduled commits only).
-    private var isDraining = false
 
-    /// Queues an append and wakes the writer thread, if one waits.
-    /// - Returns: true when no drain is scheduled or running: the caller must schedule one.
+    /// Queues an append and wakes the writer.
     /// - Throws: ``EventStoreError/Code/closed`` once ``close()`` was called.
-    func enqueue(_ append: PendingAppend) throws(EventStoreError) -> Bool {
+    func enqueue(_ append: PendingAppend) throws(EventStoreError) {
         condition.lock()
         defer { condition.unlock() }
         guard !isClosed else { throw EventStoreError(.closed, "the event store is closed") }
         waiting.append(append)
         condition.signal()
-        defer { isDraining = true }
-        return !isDraining
-    }
-
-    /// Takes the oldest waiting appends as ``nextBatch(maxCount:maxBytes:)`` does, without
-    /// blocking. Returns nil when none waits, and then counts the drain as finished, so that the
-    /// next ``enqueue(_:)`` asks for a new one.
-    func takeBatch(maxCount: Int, maxBytes: Int) -> [PendingAppend]? {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !waiting.isEmpty else {
-            isDraining = false
-            return nil
-        }
-        return removeBatch(maxCount: maxCount, maxBytes: maxBytes)
     }
 
     /// Blocks until appends wait, then takes the oldest ones: at least one, and more while they fit
