@@ -39,21 +39,55 @@ public struct ConversationViews: Sendable {
 
     /// A session's state, or nil when it does not exist.
     public func session(_ sessionID: String) throws -> SessionState? {
-        try store.environment.read { txn in try sessions.state(of: sessionID, txn: txn) }
+        try store.environment.read { txn in try state(of: sessionID, txn: txn) }
     }
 
     /// A session's state and its last `count` messages (oldest first), from one snapshot; nil when
     /// the session does not exist. `count` beyond the window's capacity is capped at it.
     public func context(of sessionID: String, window count: Int) throws -> (state: SessionState, messages: [WindowMessage])? {
         try store.environment.read { txn in
-            guard let state = try sessions.state(of: sessionID, txn: txn) else { return nil }
-            return (state, try window.recent(sessionID, count: count, txn: txn))
+            guard let state = try state(of: sessionID, txn: txn) else { return nil }
+            return (state, try recent(sessionID, count: min(count, window.capacity), txn: txn))
         }
     }
 
     /// Sessions by last update, newest first, optionally only one user's.
     public func listSessions(userID: String? = nil, limit: Int, after cursor: SessionCursor? = nil) throws -> SessionPage {
-        try store.environment.read { txn in try sessions.list(userID: userID, limit: limit, after: cursor, txn: txn) }
+        try store.environment.read { txn in
+            // Sessions with events the projection has not applied are newer than every indexed
+            // update (timestamps never decrease along the log): their index entries are stale.
+            let newer = try store.unmaterialized(of: nil, after: store.checkpoint(of: sessions, txn: txn), txn: txn)
+            var touched: [SessionState] = []
+            for sessionID in Set(newer.map(\.sessionID)) {
+                guard let state = try state(of: sessionID, txn: txn), userID == nil || state.userID == userID else { continue }
+                guard cursor.map({ LogSchema.precedes(ProjectionRows.updateKey(state), $0.key) }) ?? true else { continue }
+                touched.append(state)
+            }
+            let indexed = try sessions.list(userID: userID, limit: limit, after: cursor, excluding: Set(newer.map(\.sessionID)), txn: txn)
+            // Merge the two newest-first lists.
+            let merged = (touched + indexed.sessions).sorted { LogSchema.precedes(ProjectionRows.updateKey($1), ProjectionRows.updateKey($0)) }
+            let page = Array(merged.prefix(limit))
+            let hasMore = merged.count > limit || indexed.nextCursor != nil
+            return SessionPage(sessions: page, nextCursor: hasMore ? page.last.map { SessionCursor(key: ProjectionRows.updateKey($0)) } : nil)
+        }
+    }
+
+    /// The session's state in `txn`: the projection's row with the events it has not applied yet
+    /// folded in.
+    private func state(of sessionID: String, txn: borrowing LMDBTransaction) throws -> SessionState? {
+        var state = try sessions.state(of: sessionID, txn: txn)
+        for record in try store.unmaterialized(of: sessionID, after: store.checkpoint(of: sessions, txn: txn), txn: txn) {
+            state = SessionState.folding(state, record)
+        }
+        return state
+    }
+
+    /// The last `count` messages of a session in `txn` (oldest first): the window's rows, then the
+    /// messages it has not applied yet.
+    private func recent(_ sessionID: String, count: Int, txn: borrowing LMDBTransaction) throws -> [WindowMessage] {
+        let newer = try store.unmaterialized(of: sessionID, after: store.checkpoint(of: window, txn: txn), txn: txn).compactMap(WindowMessage.init)
+        guard newer.count < count else { return Array(newer.suffix(count)) }
+        return try window.recent(sessionID, count: count - newer.count, txn: txn) + newer
     }
 
     /// The session's state as it was once the log held events up to `sequence`; nil when the

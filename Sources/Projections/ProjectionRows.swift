@@ -137,17 +137,6 @@ enum ProjectionRows {
 
     /// Rows sorted by key bytes, as LMDB orders them.
     static func sorted(_ rows: [ProjectionRow]) -> [ProjectionRow] {
-        rows.sorted { precedes($0.key, $1.key) }
-    }
-
-    /// Byte order of keys, as LMDB's default comparison (memcmp, then length).
-    static func precedes(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        lhs.withUnsafeBytes { left in
-            rhs.withUnsafeBytes { right in
-                let common = min(left.count, right.count)
-                let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
-                return order != 0 ? order < 0 : left.count < right.count
-            }
-        }
+        rows.sorted { LogSchema.precedes($0.key, $1.key) }
     }
 }

@@ -72,12 +72,14 @@ public struct SessionsProjector: LogProjector {
     }
 
     /// The state of one session, or nil when it does not exist.
-    public func state(of sessionID: String, txn: borrowing LMDBTransaction) throws -> SessionState? {
+    /// (The stored row only: ``ConversationViews`` overlays the events not applied yet.)
+    func state(of sessionID: String, txn: borrowing LMDBTransaction) throws -> SessionState? {
         try txn.get(sessions, key: ProjectionRows.sessionKey(sessionID)).map { try ProjectionRows.decodeSession($0) }
     }
 
-    /// Sessions by last update, newest first, optionally of one user: up to `limit` after `cursor`.
-    func list(userID: String?, limit: Int, after cursor: SessionCursor?, txn: borrowing LMDBTransaction) throws -> SessionPage {
+    /// Sessions by last update, newest first, optionally of one user: up to `limit` after `cursor`,
+    /// leaving out the `excluded` ones (whose rows lag; the caller lists them).
+    func list(userID: String?, limit: Int, after cursor: SessionCursor?, excluding excluded: Set<String>, txn: borrowing LMDBTransaction) throws -> SessionPage {
         let prefix = userID.map(ProjectionRows.userPrefix) ?? []
         let table = userID == nil ? byUpdate : byUser
         return try txn.withCursor(table) { position in
@@ -88,7 +90,7 @@ public struct SessionsProjector: LogProjector {
             while let current = entry, current.key.starts(with: prefix), page.sessions.count < limit {
                 let updateKey = Array(current.key.dropFirst(prefix.count))
                 let sessionID = String(decoding: updateKey.dropFirst(8), as: UTF8.self)
-                if let state = try state(of: sessionID, txn: txn) { page.sessions.append(state) }
+                if !excluded.contains(sessionID), let state = try state(of: sessionID, txn: txn) { page.sessions.append(state) }
                 entry = try position.previous()
                 if page.sessions.count == limit, let next = entry, next.key.starts(with: prefix) {
                     page.nextCursor = SessionCursor(key: updateKey)

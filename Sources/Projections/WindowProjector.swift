@@ -63,7 +63,8 @@ public struct WindowProjector: LogProjector {
     }
 
     /// The last `count` messages of a session (at most ``capacity``), oldest first.
-    public func recent(_ sessionID: String, count: Int, txn: borrowing LMDBTransaction) throws -> [WindowMessage] {
+    /// (The stored rows only: ``ConversationViews`` overlays the messages not applied yet.)
+    func recent(_ sessionID: String, count: Int, txn: borrowing LMDBTransaction) throws -> [WindowMessage] {
         let prefix = ProjectionRows.windowPrefix(sessionID)
         return try txn.withCursor(window) { cursor in
             var entry = try cursor.seek(before: ProjectionRows.windowKey(sessionID, ordinal: .max))

@@ -81,7 +81,14 @@ extension EventStore {
         _ body: (RecordedEvent) throws -> Bool
     ) throws {
         try environment.read { txn in
-            try txn.withCursor(schema.streams) { cursor in
+            // The index holds the session's events through its checkpoint; the newer ones are in the tail.
+            let newer = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn)
+            if direction == .backward {
+                for record in newer.reversed() where start.map({ record.sessionVersion <= $0 }) ?? true {
+                    guard try body(record) else { return }
+                }
+            }
+            let indexed = try txn.withCursor(schema.streams) { cursor -> Bool in
                 let prefix = Array(sessionID.utf8) + [0]
                 var entry: LMDBEntry?
                 switch direction {
@@ -93,13 +100,44 @@ extension EventStore {
                     entry = try cursor.seek(before: LogSchema.streamKey(sessionID, version: pastStart))
                 }
                 while let current = entry, current.key.starts(with: prefix) {
-                    guard let record = try txn.get(schema.events, key: Array(current.value)) else { return }
-                    guard try body(try EventCodec.decodeRecord(record)) else { return }
+                    guard let record = try txn.get(schema.events, key: Array(current.value)) else { return false }
+                    guard try body(try EventCodec.decodeRecord(record)) else { return false }
                     entry = direction == .forward ? try cursor.next() : try cursor.previous()
                 }
+                return true
+            }
+            guard indexed, direction == .forward else { return }
+            for record in newer where start.map({ record.sessionVersion >= $0 }) ?? true {
+                guard try body(record) else { return }
             }
         }
     }
+
+    /// The events of the log (of one session, or all when nil) after `checkpoint` in `txn`'s
+    /// snapshot, in log order: what a projection whose checkpoint that is has not applied yet.
+    /// From the writer's tail when it holds exactly those, else read from the log.
+    package func unmaterialized(of sessionID: String?, after checkpoint: UInt64, txn: borrowing LMDBTransaction) throws -> [RecordedEvent] {
+        let head = try headSequence(txn: txn)
+        if let held = tail.events(of: sessionID, after: checkpoint, through: head) { return held }
+        var records: [RecordedEvent] = []
+        try txn.withCursor(schema.events) { cursor in
+            var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(checkpoint + 1))
+            while let current = entry {
+                let record = try EventCodec.decodeRecord(current.value)
+                if sessionID == nil || record.sessionID == sessionID { records.append(record) }
+                entry = try cursor.next()
+            }
+        }
+        return records
+    }
+
+    /// The last sequence `projector` has applied, in `txn`'s snapshot.
+    package func checkpoint(of projector: any LogProjector, txn: borrowing LMDBTransaction) throws -> UInt64 {
+        try schema.checkpoint(of: projector, txn: txn)
+    }
+
+    /// The stream index (the first projector).
+    var index: any LogProjector { projectors[0] }
 
     /// The record at `sequence`, or nil when there is none.
     public func event(at sequence: UInt64) throws -> RecordedEvent? {
@@ -111,7 +149,8 @@ extension EventStore {
     /// The session's current version (its number of events), or nil when it has none.
     public func version(ofSession sessionID: String) throws -> UInt64? {
         try environment.read { txn in
-            try txn.get(schema.streams, key: LogSchema.headKey(sessionID)).map { LogSchema.readUInt64($0) }
+            if let newest = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn).last { return newest.sessionVersion }
+            return try txn.get(schema.streams, key: LogSchema.headKey(sessionID)).map { LogSchema.readUInt64($0) }
         }
     }
 
@@ -129,8 +168,9 @@ extension EventStore {
     /// How many events and sessions the log holds.
     public func counts() throws -> (events: Int, sessions: Int) {
         try environment.read { txn in
-            let sessions = try txn.get(schema.meta, key: LogSchema.sessionCountKey).map { Int(LogSchema.readUInt64($0)) } ?? 0
-            return (try txn.entryCount(of: schema.events), sessions)
+            let indexed = try txn.get(schema.streams, key: LogSchema.sessionCountKey).map { Int(LogSchema.readUInt64($0)) } ?? 0
+            let started = try unmaterialized(of: nil, after: checkpoint(of: index, txn: txn), txn: txn).filter { $0.sessionVersion == 1 }.count
+            return (try txn.entryCount(of: schema.events), indexed + started)
         }
     }
 }

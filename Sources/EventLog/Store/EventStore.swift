@@ -39,6 +39,14 @@ public final class EventStore: Sendable {
         public var maxBatchBytes: Int = 16 << 20
         /// Opens without a writer, for audit tools; appends then fail with ``EventStoreError/Code/closed``.
         public var readOnly: Bool = false
+        /// The longest the projections (the stream index included) lag behind the log. A commit
+        /// writes only records; the writer applies them to the projections in one transaction
+        /// once the oldest unapplied event is this old (or sooner, see
+        /// ``materializeAfterEvents``), so the pages of a busy session's rows are written once per
+        /// interval instead of once per append. Reads overlay the events not applied yet.
+        public var materializeInterval: Duration = .milliseconds(200)
+        /// Apply the projections as soon as this many events wait (bounds memory and the overlay).
+        public var materializeAfterEvents: Int = 10_000
 
         public init() {}
     }
@@ -47,8 +55,10 @@ public final class EventStore: Sendable {
     package let environment: LMDBEnvironment
     /// The log's databases.
     package let schema: LogSchema
-    /// The read models kept in step with the log.
+    /// The read models kept in step with the log: the stream index first, then the factory's.
     package let projectors: [any LogProjector]
+    /// The committed events the projections have not applied yet.
+    let tail: UnmaterializedTail
     private let queue = GroupCommitQueue()
     private let writerStopped = DispatchSemaphore(value: 0)
     private let hasWriter: Bool
@@ -83,12 +93,12 @@ public final class EventStore: Sendable {
         let (schema, projectors) = try configuration.readOnly
             ? environment.read { txn in
                 let schema = try LogSchema(in: txn, create: false)
-                return (schema, try makeProjectors(txn, try schema.storedFingerprints(txn: txn)))
+                return (schema, [StreamIndex(schema: schema)] + (try makeProjectors(txn, try schema.storedFingerprints(txn: txn))))
             }
             : environment.writeGrowingMap { txn in
                 let schema = try LogSchema(in: txn, create: true)
                 let stored = try schema.storedFingerprints(txn: txn)
-                let projectors = try makeProjectors(txn, stored)
+                let projectors = [StreamIndex(schema: schema)] + (try makeProjectors(txn, stored))
                 for projector in projectors { try schema.adoptFingerprint(of: projector, stored: stored, txn: txn) }
                 return (schema, projectors)
             }
@@ -97,16 +107,18 @@ public final class EventStore: Sendable {
         self.projectors = projectors
         self.hasWriter = !configuration.readOnly
         if configuration.readOnly {
+            tail = UnmaterializedTail(materializedThrough: 0, kept: false)
             queue.close()
         } else {
+            tail = UnmaterializedTail(materializedThrough: try Self.materialize(projectors, schema: schema, environment: environment), kept: true)
             let writer = LogWriter(
                 environment: environment,
                 schema: schema,
                 projectors: projectors,
                 queue: queue,
+                tail: tail,
                 configuration: configuration
             )
-            try catchUpProjectors()
             let stopped = writerStopped
             let thread = Thread {
                 writer.run()
@@ -158,38 +170,54 @@ public final class EventStore: Sendable {
     }
 }
 
-/// The writer thread's loop: take a batch, commit it in one transaction, answer every append.
+/// The writer thread's loop: take a batch, commit its records in one transaction, answer every
+/// append; apply the committed events to the projections when they are due.
 private struct LogWriter: Sendable {
     let environment: LMDBEnvironment
     let schema: LogSchema
     let projectors: [any LogProjector]
     let queue: GroupCommitQueue
+    let tail: UnmaterializedTail
     let configuration: EventStore.Configuration
 
-    /// The writer thread's loop, until the queue is closed and empty.
+    /// The writer thread's loop, until the queue is closed and empty; then it applies what is left.
     func run() {
-        while let batch = queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes) {
-            commit(batch)
+        while true {
+            let load = tail.load
+            let due = load.count == 0 ? nil : Date.now.addingTimeInterval(Self.seconds(configuration.materializeInterval - load.age))
+            switch queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes, until: due) {
+            case .appends(let batch):
+                commit(batch)
+                let after = tail.load
+                if after.count >= configuration.materializeAfterEvents || after.age >= configuration.materializeInterval { materialize() }
+            case .idle:
+                materialize()
+            case .closed:
+                materialize()
+                return
+            }
         }
     }
 
+    /// Applies every committed event to the projections and forgets them from the tail. A failure
+    /// leaves them in the tail (reads still overlay them) for the next attempt.
+    private func materialize() {
+        guard let through = try? EventStore.materialize(projectors, schema: schema, environment: environment) else { return }
+        tail.dropThrough(through)
+    }
 
     /// Commits `batch`, growing the map when it is full. When the transaction fails for another
     /// reason, commits each append alone, so only the one at fault fails.
     private func commit(_ batch: [PendingAppend]) {
         do {
-            let outcomes = try environment.writeGrowingMap { txn in
-                var appender = try LogAppender(
-                    schema: schema,
-                    projectors: projectors,
-                    txn: txn,
-                    now: LogAppender.wallClockMilliseconds()
-                )
+            let (outcomes, appended) = try environment.writeGrowingMap { txn in
+                var appender = try LogAppender(schema: schema, tail: tail, txn: txn, now: LogAppender.wallClockMilliseconds())
                 var outcomes: [Result<AppendResult, EventStoreError>] = []
                 for append in batch { outcomes.append(try appender.apply(append.request, txn: txn)) }
-                try appender.finish(txn: txn)
-                return outcomes
+                return (outcomes, appender.appended)
             }
+            // Readers overlay the tail: add it before answering, so every answer is readable at once.
+            tail.append(appended)
             for (append, outcome) in zip(batch, outcomes) { append.completion(outcome.mapError { $0 }) }
         } catch let error as LMDBError where error.isMapFull {
             let full = EventStoreError(.storageFull, "the log reached its maximum map size of \(configuration.maximumMapSize) bytes")
@@ -201,5 +229,9 @@ private struct LogWriter: Sendable {
                 for append in batch { commit([append]) }
             }
         }
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        max(0, Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 }

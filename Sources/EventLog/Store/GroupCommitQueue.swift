@@ -26,14 +26,30 @@ final class GroupCommitQueue: @unchecked Sendable {
         condition.signal()
     }
 
-    /// Blocks until appends wait, then takes the oldest ones: at least one, and more while they fit
-    /// in `maxCount` and `maxBytes`. Returns nil once the queue is closed and empty.
-    func nextBatch(maxCount: Int, maxBytes: Int) -> [PendingAppend]? {
+    /// What the writer gets from ``nextBatch(maxCount:maxBytes:until:)``.
+    enum Next {
+        /// The oldest waiting appends: at least one.
+        case appends([PendingAppend])
+        /// Nothing came before the deadline.
+        case idle
+        /// The queue is closed and empty.
+        case closed
+    }
+
+    /// Blocks until appends wait (or `deadline`, when given, passes), then takes the oldest ones:
+    /// at least one, and more while they fit in `maxCount` and `maxBytes`.
+    func nextBatch(maxCount: Int, maxBytes: Int, until deadline: Date?) -> Next {
         condition.lock()
         defer { condition.unlock() }
-        while waiting.isEmpty && !isClosed { condition.wait() }
-        guard !waiting.isEmpty else { return nil }
-        return removeBatch(maxCount: maxCount, maxBytes: maxBytes)
+        while waiting.isEmpty && !isClosed {
+            if let deadline {
+                guard condition.wait(until: deadline) else { return waiting.isEmpty ? .idle : .appends(removeBatch(maxCount: maxCount, maxBytes: maxBytes)) }
+            } else {
+                condition.wait()
+            }
+        }
+        guard !waiting.isEmpty else { return .closed }
+        return .appends(removeBatch(maxCount: maxCount, maxBytes: maxBytes))
     }
 
     /// Removes and returns the oldest waiting appends that fit; at least one. Call with the lock held.

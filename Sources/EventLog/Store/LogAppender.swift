@@ -1,27 +1,34 @@
 import Foundation
 
-/// Appends prepared requests inside one write transaction, keeping the chain, the indexes and the
-/// session heads in step.
+/// Appends prepared requests inside one write transaction, keeping the integrity chain.
+///
+/// Only records are written: the stream index and the other projections are materialized from
+/// the log later, in batches. So the session heads and message ids this appender checks come from
+/// the requests it already took in this transaction, then the ``UnmaterializedTail``, then the
+/// stream index.
 ///
 /// Each request is checked completely (idempotency, then expected versions) before anything of it
 /// is written, so a request refused for a domain reason leaves the transaction as it found it and
 /// the other requests of the batch still commit.
 struct LogAppender {
     private let schema: LogSchema
-    private let projectors: [any LogProjector]
+    private let tail: UnmaterializedTail
     /// The sequence of the last record, appended by this appender or before.
     private(set) var lastSequence: UInt64
-    /// Sessions this appender started.
-    private var newSessions: UInt64 = 0
     private var lastHash: EventHash
     private let timestamp: Int64
+    /// The records appended in this transaction, in order.
+    private(set) var appended: [RecordedEvent] = []
+    /// Sessions this transaction appended to: their head version, and their new messages' positions.
+    private var heads: [String: UInt64] = [:]
+    private var messages: [String: [String: EventPosition]] = [:]
 
     /// Reads the chain's tail; events of this transaction get the time `now`, or the tail's time if
     /// the clock went back, so timestamps never decrease along the log.
-    init(schema: LogSchema, projectors: [any LogProjector], txn: borrowing LMDBTransaction, now: Int64) throws {
+    init(schema: LogSchema, tail: UnmaterializedTail, txn: borrowing LMDBTransaction, now: Int64) throws {
         self.schema = schema
-        self.projectors = projectors
-        let tail = try txn.withCursor(schema.events) { cursor -> (UInt64, EventHash, Int64)? in
+        self.tail = tail
+        let last = try txn.withCursor(schema.events) { cursor -> (UInt64, EventHash, Int64)? in
             guard let last = try cursor.last() else { return nil }
             let link = try ChainLink(last.value)
             guard let sequence = link.sequence, let timestamp = link.timestamp else {
@@ -29,19 +36,9 @@ struct LogAppender {
             }
             return (sequence, link.storedHash, timestamp)
         }
-        lastSequence = tail?.0 ?? 0
-        lastHash = tail?.1 ?? .genesis
-        timestamp = max(now, tail?.2 ?? now)
-    }
-
-    /// Records in `meta` what the batch changed: the projectors' checkpoints (they hold everything
-    /// up to ``lastSequence``) and the number of sessions.
-    func finish(txn: borrowing LMDBTransaction) throws {
-        for projector in projectors { try schema.setCheckpoint(lastSequence, of: projector, txn: txn) }
-        if newSessions > 0 {
-            let count = try txn.get(schema.meta, key: LogSchema.sessionCountKey).map { LogSchema.readUInt64($0) } ?? 0
-            try txn.put(schema.meta, key: LogSchema.sessionCountKey, value: LogSchema.bigEndianBytes(count + newSessions))
-        }
+        lastSequence = last?.0 ?? 0
+        lastHash = last?.1 ?? .genesis
+        timestamp = max(now, last?.2 ?? now)
     }
 
     /// Applies one request. Domain refusals are returned; storage failures are thrown (the caller
@@ -73,7 +70,6 @@ struct LogAppender {
             for entry in entries {
                 version += 1
                 let sequence = lastSequence + 1
-                let sequenceKey = LogSchema.sequenceKey(sequence)
                 let (record, hash) = EventCodec.encodeRecord(
                     sequence: sequence,
                     sessionID: stream.sessionID,
@@ -83,13 +79,11 @@ struct LogAppender {
                     payload: entry.payload,
                     previousHash: lastHash
                 )
-                try txn.put(schema.events, key: sequenceKey, value: record, append: true)
-                try txn.put(schema.streams, key: LogSchema.streamKey(stream.sessionID, version: version), value: sequenceKey)
-                if let messageID = entry.messageID {
-                    try txn.put(schema.streams, key: LogSchema.messageKey(stream.sessionID, messageID: messageID), value: sequenceKey)
-                }
-                if !projectors.isEmpty {
-                    let recorded = RecordedEvent(
+                try txn.put(schema.events, key: LogSchema.sequenceKey(sequence), value: record, append: true)
+                let position = EventPosition(sequence: sequence, sessionID: stream.sessionID, sessionVersion: version, timestamp: timestamp)
+                if let messageID = entry.messageID { messages[stream.sessionID, default: [:]][messageID] = position }
+                appended.append(
+                    RecordedEvent(
                         formatVersion: EventCodec.formatVersion,
                         sequence: sequence,
                         sessionID: stream.sessionID,
@@ -99,19 +93,19 @@ struct LogAppender {
                         previousHash: lastHash,
                         hash: hash
                     )
-                    for projector in projectors { try projector.apply(recorded, in: txn) }
-                }
+                )
                 lastSequence = sequence
                 lastHash = hash
-                positions.append(EventPosition(sequence: sequence, sessionID: stream.sessionID, sessionVersion: version, timestamp: timestamp))
+                positions.append(position)
             }
-            try txn.put(schema.streams, key: LogSchema.headKey(stream.sessionID), value: LogSchema.bigEndianBytes(version))
-            if startVersion == 0 { newSessions += 1 }
+            heads[stream.sessionID] = version
         }
         return .success(AppendResult(positions: positions, isDuplicate: false))
     }
 
+    /// The session's version: as this transaction left it, else as the log holds it.
     private func currentVersion(of sessionID: String, txn: borrowing LMDBTransaction) throws -> UInt64 {
+        if let version = heads[sessionID] ?? tail.latestVersion(of: sessionID) { return version }
         guard let head = try txn.get(schema.streams, key: LogSchema.headKey(sessionID)) else { return 0 }
         return LogSchema.readUInt64(head)
     }
@@ -122,6 +116,10 @@ struct LogAppender {
         var originals: [EventPosition] = []
         for stream in request.streams {
             for case let messageID? in stream.entries.map(\.messageID) {
+                if let position = messages[stream.sessionID]?[messageID] ?? tail.position(ofMessage: messageID, in: stream.sessionID) {
+                    originals.append(position)
+                    continue
+                }
                 let key = LogSchema.messageKey(stream.sessionID, messageID: messageID)
                 guard let sequenceBytes = try txn.get(schema.streams, key: key) else { continue }
                 let sequenceKey = Array(sequenceBytes)

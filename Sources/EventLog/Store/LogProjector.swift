@@ -53,15 +53,17 @@ public struct ProjectionCheck: Sendable, Hashable {
     public var name: String
     /// SHA-256 over the stored tables' keys and values, in key order.
     public var storedDigest: String
-    /// The same digest over a fresh fold of the log.
+    /// The same digest over a fresh fold of the log through the projection's checkpoint.
     public var freshDigest: String
-    /// The projection's checkpoint and the log's head: equal when it is up to date.
+    /// The last sequence the projection has applied, and the log's head. A projection lags the
+    /// log by design (a running daemon applies events in batches, and its reads overlay the
+    /// rest), so a checkpoint behind the head is not a difference.
     public var checkpoint: UInt64
     public var head: UInt64
     /// Whether the tables were built with the projector's current parameters.
     public var fingerprintMatches: Bool
 
-    public var holds: Bool { storedDigest == freshDigest && checkpoint == head && fingerprintMatches }
+    public var holds: Bool { storedDigest == freshDigest && checkpoint <= head && fingerprintMatches }
 }
 
 extension LogSchema {
@@ -102,40 +104,53 @@ extension EventStore {
     /// The projectors' names.
     public var projectorNames: [String] { projectors.map(\.name) }
 
-    /// Applies to `projectors` every event after their checkpoints, in write transactions of `chunk`
-    /// events. Returns the number of events applied.
+    /// Applies to `projectors` every event of the log after their checkpoints, reading the log once
+    /// (from the oldest checkpoint), in write transactions of at most `chunk` events.
+    /// - Returns: the sequence through which every projector has now applied the log (its head).
     @discardableResult
-    func catchUpProjectors(chunk: Int = 20_000) throws -> UInt64 {
-        var applied: UInt64 = 0
-        for projector in projectors {
-            while true {
-                let count = try environment.writeGrowingMap { txn -> Int in
+    static func materialize(
+        _ projectors: [any LogProjector],
+        schema: LogSchema,
+        environment: LMDBEnvironment,
+        chunk: Int = 20_000
+    ) throws -> UInt64 {
+        while true {
+            let (count, through) = try environment.writeGrowingMap { txn -> (Int, UInt64) in
+                var checkpoints: [UInt64] = []
+                for projector in projectors {
                     let checkpoint = try schema.checkpoint(of: projector, txn: txn)
-                    if checkpoint == 0 {
-                        // No checkpoint: whatever the tables hold is not known to match the log; start afresh.
-                        for table in projector.tables { try txn.clear(table) }
-                    }
-                    let start = checkpoint + 1
-                    var last: UInt64 = 0
-                    var count = 0
-                    try txn.withCursor(schema.events) { cursor in
-                        var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(start))
-                        while let current = entry, count < chunk {
-                            let record = try EventCodec.decodeRecord(current.value)
-                            try projector.apply(record, in: txn)
-                            last = record.sequence
-                            count += 1
-                            entry = try cursor.next()
-                        }
-                    }
-                    if count > 0 { try schema.setCheckpoint(last, of: projector, txn: txn) }
-                    return count
+                    // No checkpoint: whatever the tables hold is not known to match the log; start afresh.
+                    if checkpoint == 0 { for table in projector.tables { try txn.clear(table) } }
+                    checkpoints.append(checkpoint)
                 }
-                applied += UInt64(count)
-                if count < chunk { break }
+                var last = checkpoints.min() ?? 0
+                var count = 0
+                try txn.withCursor(schema.events) { cursor in
+                    var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(last + 1))
+                    while let current = entry, count < chunk {
+                        let record = try EventCodec.decodeRecord(current.value)
+                        for (projector, checkpoint) in zip(projectors, checkpoints) where checkpoint < record.sequence {
+                            try projector.apply(record, in: txn)
+                        }
+                        last = record.sequence
+                        count += 1
+                        entry = try cursor.next()
+                    }
+                }
+                for (projector, checkpoint) in zip(projectors, checkpoints) where checkpoint < last {
+                    try schema.setCheckpoint(last, of: projector, txn: txn)
+                }
+                return (count, max(last, checkpoints.max() ?? 0))
             }
+            if count < chunk { return through }
         }
-        return applied
+    }
+
+    /// Applies every committed event to the projections now, instead of waiting for the writer's
+    /// next batch (see ``Configuration/materializeInterval``); for tools and tests that compare the
+    /// stored tables with the log's head. Reads never need it: they overlay what is not applied.
+    public func materializeProjections() throws {
+        tail.dropThrough(try Self.materialize(projectors, schema: schema, environment: environment))
     }
 
     /// Rebuilds the named projections (all when `names` is empty) from the whole log, in one write
@@ -163,12 +178,14 @@ extension EventStore {
         }
     }
 
-    /// Compares each projection with a fresh fold of the log (digests of every key and value).
+    /// Compares each projection with a fresh fold of the log through its checkpoint (digests of
+    /// every key and value).
     public func verifyProjections() throws -> [ProjectionCheck] {
         try environment.read { txn in
             let head = try headSequence(txn: txn)
             let fingerprints = try schema.storedFingerprints(txn: txn)
-            let (fresh, _) = try freshRows(of: projectors, txn: txn) { _ in }
+            let checkpoints = try projectors.map { try schema.checkpoint(of: $0, txn: txn) }
+            let (fresh, _) = try freshRows(of: projectors, through: checkpoints, txn: txn) { _ in }
             return try zip(projectors, fresh).map { projector, rows in
                 var freshHasher = SHA256()
                 for tableRows in rows { for row in tableRows { Self.digest(key: row.key, value: row.value, into: &freshHasher) } }
@@ -194,17 +211,20 @@ extension EventStore {
         }
     }
 
-    /// Folds the whole log once, into every given projector's fold; returns their rows and the
-    /// number of events read. `progress` is called every 100,000 events.
+    /// Folds the whole log once (each projector's fold through its sequence in `through`, when
+    /// given), into every given projector's fold; returns their rows and the number of events
+    /// read. `progress` is called every 100,000 events.
     private func freshRows(
         of selected: [any LogProjector],
+        through: [UInt64]? = nil,
         txn: borrowing LMDBTransaction,
         progress: (UInt64) -> Void
     ) throws -> ([[[ProjectionRow]]], UInt64) {
         var folds = selected.map { $0.makeFold() }
+        let limits = through ?? Array(repeating: .max, count: selected.count)
         var folded: UInt64 = 0
         try forEachEvent(txn: txn) { record in
-            for index in folds.indices { folds[index].add(record) }
+            for index in folds.indices where record.sequence <= limits[index] { folds[index].add(record) }
             folded += 1
             if folded % 100_000 == 0 { progress(folded) }
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The named databases of an event-log environment and the layout of their keys.
 ///
 /// | database | key | value |
@@ -6,6 +8,7 @@
 /// | `streams` | session id ‖ 0x00 ‖ session version (UInt64 BE) | sequence (UInt64 BE) |
 /// | `streams` | session id ‖ 0x01 ‖ message id | sequence (UInt64 BE) |
 /// | `streams` | session id ‖ 0x02 | session version (UInt64 BE) |
+/// | `streams` | 0x00 | number of sessions (UInt64 BE) |
 /// | `meta` | name (ASCII) | value |
 ///
 /// A session's index entries share one B-tree and sort next to each other, so an append touches
@@ -19,8 +22,9 @@ package struct LogSchema: Sendable {
     /// The name of the records' database.
     package static let eventsName = "events"
     static let formatVersionKey = Array("formatVersion".utf8)
-    /// The number of sessions (UInt64 BE), kept by the appender.
-    static let sessionCountKey = Array("sessionCount".utf8)
+    /// The key of the number of sessions (UInt64 BE) in `streams`: no session id sorts before it
+    /// (identifiers have no byte below 0x20).
+    static let sessionCountKey: [UInt8] = [0]
 
     /// Opens the databases, creating them (and stamping the format version) when `create` is set.
     /// - Throws: ``EventStoreError/Code/notAnEventLog`` or ``EventStoreError/Code/unsupportedFormat``.
@@ -68,6 +72,17 @@ package struct LogSchema: Sendable {
         var key = Array(sessionID.utf8)
         key.append(2)
         return key
+    }
+
+    /// Byte order of keys, as LMDB's default comparison (memcmp, then length).
+    package static func precedes(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        lhs.withUnsafeBytes { left in
+            rhs.withUnsafeBytes { right in
+                let common = min(left.count, right.count)
+                let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+                return order != 0 ? order < 0 : left.count < right.count
+            }
+        }
     }
 
     package static func bigEndianBytes(_ value: UInt64) -> [UInt8] {

@@ -1,0 +1,92 @@
+import Foundation
+
+/// The events the writer committed to the log but has not yet applied to the projections (the
+/// stream index included), kept in memory so that appends and reads can overlay them without
+/// scanning the log.
+///
+/// The writer adds each committed batch before it answers the batch's appends (so a reader always
+/// sees its own writes), and empties the tail once a materialization has applied it. A reader asks
+/// for the events after the checkpoint of its snapshot up to its snapshot's head; when the tail
+/// cannot answer exactly that (the snapshot is older than the last materialization, or newer than
+/// the tail), it says so and the reader reads those events from the log instead.
+final class UnmaterializedTail: @unchecked Sendable {
+    // All state is guarded by `lock`.
+    private let lock = NSLock()
+    /// Whether this process's writer keeps the tail (false for read-only stores: another process writes).
+    private let isKept: Bool
+    /// Every event after `base` through `end` is held here.
+    private var base: UInt64
+    private var end: UInt64
+    private var ordered: [RecordedEvent] = []
+    private var bySession: [String: [RecordedEvent]] = [:]
+    /// When the oldest held event was added.
+    private var oldestAdded: ContinuousClock.Instant?
+
+    /// A tail that holds nothing beyond `head`, the last sequence every projection has applied.
+    init(materializedThrough head: UInt64, kept: Bool) {
+        base = head
+        end = head
+        isKept = kept
+    }
+
+    /// Adds a committed batch; its records directly follow the ones held.
+    func append(_ records: [RecordedEvent]) {
+        guard let first = records.first else { return }
+        lock.withLock {
+            precondition(first.sequence == end + 1, "the tail is contiguous")
+            if ordered.isEmpty { oldestAdded = .now }
+            for record in records { bySession[record.sessionID, default: []].append(record) }
+            ordered += records
+            end = records[records.count - 1].sequence
+        }
+    }
+
+    /// The held events after `checkpoint` through `head` (of one session, or all when nil), in log
+    /// order; nil when the tail cannot tell exactly (the caller reads the log).
+    func events(of sessionID: String?, after checkpoint: UInt64, through head: UInt64) -> [RecordedEvent]? {
+        lock.withLock {
+            guard isKept, checkpoint >= base, head <= end else { return nil }
+            guard head > checkpoint else { return [] }
+            let held = sessionID.map { bySession[$0] ?? [] } ?? ordered
+            return held.filter { $0.sequence > checkpoint && $0.sequence <= head }
+        }
+    }
+
+    /// The newest version of a session among the held events (writer only).
+    func latestVersion(of sessionID: String) -> UInt64? {
+        lock.withLock { bySession[sessionID]?.last?.sessionVersion }
+    }
+
+    /// Where a held message of a session is (writer only).
+    func position(ofMessage messageID: String, in sessionID: String) -> EventPosition? {
+        lock.withLock {
+            guard let record = bySession[sessionID]?.last(where: { record in
+                if case .messageAdded(let message) = record.event { message.messageID == messageID } else { false }
+            }) else { return nil }
+            return EventPosition(sequence: record.sequence, sessionID: sessionID, sessionVersion: record.sessionVersion, timestamp: record.timestamp)
+        }
+    }
+
+    /// Forgets the events through `sequence`, which every projection has now applied.
+    func dropThrough(_ sequence: UInt64) {
+        lock.withLock {
+            guard sequence > base else { return }
+            base = min(sequence, end)
+            ordered.removeAll { $0.sequence <= base }
+            if ordered.isEmpty {
+                bySession.removeAll(keepingCapacity: true)
+                oldestAdded = nil
+            } else {
+                for (session, records) in bySession {
+                    let kept = records.filter { $0.sequence > base }
+                    bySession[session] = kept.isEmpty ? nil : kept
+                }
+            }
+        }
+    }
+
+    /// How many events are held, and for how long the oldest has been.
+    var load: (count: Int, age: Duration) {
+        lock.withLock { (ordered.count, oldestAdded.map { ContinuousClock.now - $0 } ?? .zero) }
+    }
+}
