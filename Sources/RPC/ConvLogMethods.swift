@@ -32,10 +32,10 @@ public enum ConvLogMethods {
                 do {
                     request = try addRequest(raw)
                 } catch {
-                    return completion(.failure(error))
+                    return completion { .failure(error) }
                 }
                 service.add(request) { outcome in
-                    completion(
+                    completion {
                         outcome.map { added in
                             [
                                 "sessionId": .string(added.sessionID),
@@ -46,7 +46,7 @@ public enum ConvLogMethods {
                                 "duplicate": .bool(added.duplicate),
                             ]
                         }
-                    )
+                    }
                 }
             },
             "getContext": .immediate { raw in

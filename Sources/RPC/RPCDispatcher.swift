@@ -4,8 +4,10 @@ import EventLog
 /// task (anything that waits, such as an analysis with a model), or by a completion another
 /// thread calls (an append answered straight from the writer, with no task in between).
 public struct RPCMethod: Sendable {
-    /// Called once with a method's outcome, from any thread.
-    public typealias Completion = @Sendable (Result<JSONValue, any Error>) -> Void
+    /// Called once, from any thread, with a function that makes the method's outcome. The server
+    /// calls that function on the connection's own thread, so building and encoding the answer
+    /// does not load the thread that completed the work (the log's writer, for an append).
+    public typealias Completion = @Sendable (@escaping @Sendable () -> Result<JSONValue, any Error>) -> Void
 
     public enum Handler: Sendable {
         case immediate(@Sendable (JSONValue?) throws -> JSONValue)
@@ -40,8 +42,8 @@ public enum RPCOutcome: Sendable {
     /// The response needs waiting: run the closure, then send what it returns.
     case pending(@Sendable () async -> [UInt8]?)
     /// The response needs waiting: call the closure with a completion; it is called once, from any
-    /// thread, with what to send.
-    case started(@Sendable (@escaping @Sendable ([UInt8]?) -> Void) -> Void)
+    /// thread, with a function that returns what to send (call it on the connection's thread).
+    case started(@Sendable (@escaping @Sendable (@escaping @Sendable () -> [UInt8]?) -> Void) -> Void)
 }
 
 /// JSON-RPC 2.0 over single frames: parses a frame (one request or a batch), calls the methods,
@@ -74,7 +76,7 @@ public final class RPCDispatcher: Sendable {
             if let response = answerNow(call) { return .ready(response) }
             if case .completing(let body)? = methods[call.method]?.handler {
                 return .started { [self] send in
-                    body(call.params) { result in send(self.respond(to: call, with: result.mapError(self.toRPCError))) }
+                    body(call.params) { outcome in send { self.respond(to: call, with: outcome().mapError(self.toRPCError)) } }
                 }
             }
             return .pending { [self] in await answerLater(call) }
@@ -153,7 +155,7 @@ public final class RPCDispatcher: Sendable {
                 result = .failure(error)
             }
         case .completing(let body)?:
-            result = await withCheckedContinuation { continuation in body(call.params) { continuation.resume(returning: $0) } }
+            result = await withCheckedContinuation { continuation in body(call.params) { continuation.resume(returning: $0()) } }
         case .immediate?, nil:
             return answerNow(call) ?? nil
         }

@@ -59,7 +59,10 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
                 if let response { send(response, context: context, flush: false) }
             case .pending(let work):
                 let finish = beginDeferred(context: context)
-                Task { finish(await work()) }
+                Task {
+                    let response = await work()
+                    finish { response }
+                }
             case .started(let start):
                 start(beginDeferred(context: context))
             }
@@ -92,8 +95,9 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Counts a deferred request in; returns what to call, from any thread, with its response.
-    private func beginDeferred(context: ChannelHandlerContext) -> @Sendable ([UInt8]?) -> Void {
+    /// Counts a deferred request in; returns what to call, from any thread, with a function that
+    /// makes its response (run here, on the channel's loop).
+    private func beginDeferred(context: ChannelHandlerContext) -> @Sendable (@escaping @Sendable () -> [UInt8]?) -> Void {
         inFlight += 1
         tracker.begin()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -101,11 +105,11 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             // A commit drained on this channel's own loop answers at once; others hop to it.
             if loopBound.eventLoop.inEventLoop {
                 let (handler, context) = loopBound.value
-                handler.finishDeferred(response, context: context)
+                handler.finishDeferred(response(), context: context)
             } else {
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
-                    handler.finishDeferred(response, context: context)
+                    handler.finishDeferred(response(), context: context)
                 }
             }
         }
