@@ -60,8 +60,10 @@ struct VerificationTests {
             defer { store.close() }
             try tamper(store, sequence: 4) { bytes in
                 bytes[bytes.count - 64 - 6 - 1] ^= 0x01
-                let link = try! bytes.withUnsafeBytes { try ChainLink($0) }
-                let forged = link.computedHash
+                let forged = bytes.withUnsafeBytes { raw in
+                    let link = try! ChainLink(raw)
+                    return EventHash.chaining(link.previousHashBytes, link.canonical)
+                }
                 bytes.replaceSubrange((bytes.count - 32)..., with: forged.bytes)
             }
             #expect(try store.verify().failure == ChainFailure(sequence: 5, reason: .chainBroken))

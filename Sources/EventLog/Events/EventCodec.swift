@@ -166,19 +166,23 @@ public enum EventCodec {
 struct ChainLink {
     /// Everything the hash covers besides `previousHash`.
     let canonical: UnsafeRawBufferPointer
-    let previousHash: EventHash
-    let storedHash: EventHash
+    /// The stored `prevHash` and `hash`, 32 bytes each (pointing into the record).
+    let previousHashBytes: UnsafeRawBufferPointer
+    let storedHashBytes: UnsafeRawBufferPointer
 
     init(_ record: UnsafeRawBufferPointer) throws(RecordDecodingError) {
         guard record.count > EventCodec.trailerSize else { throw .truncated(at: record.count) }
         let split = record.count - EventCodec.trailerSize
         canonical = UnsafeRawBufferPointer(rebasing: record[..<split])
-        previousHash = EventHash(bytes: Array(record[split..<split + 32]))
-        storedHash = EventHash(bytes: Array(record[(split + 32)...]))
+        previousHashBytes = UnsafeRawBufferPointer(rebasing: record[split..<split + 32])
+        storedHashBytes = UnsafeRawBufferPointer(rebasing: record[(split + 32)...])
     }
 
-    /// The hash the record should carry: `SHA-256(previousHash ‖ canonical)`.
-    var computedHash: EventHash { EventHash.chaining(previousHash, canonical) }
+    var previousHash: EventHash { EventHash(bytes: Array(previousHashBytes)) }
+    var storedHash: EventHash { EventHash(bytes: Array(storedHashBytes)) }
+
+    /// Whether the record's bytes hash to its stored hash: `SHA-256(previousHash ‖ canonical)`.
+    var hashHolds: Bool { EventHash.chaining(previousHashBytes, canonical).matches(storedHashBytes) }
 
     /// The sequence written inside the record, or nil when the record is too short to hold one.
     var sequence: UInt64? { fixedField(at: 1) }

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// A SHA-256 digest linking a record to the one before it.
 public struct EventHash: Sendable, Hashable, CustomStringConvertible {
@@ -15,10 +16,21 @@ public struct EventHash: Sendable, Hashable, CustomStringConvertible {
 
     /// `SHA-256(previous ‖ canonical)`: the hash of a record whose canonical bytes are `canonical`.
     static func chaining(_ previous: EventHash, _ canonical: UnsafeRawBufferPointer) -> EventHash {
+        previous.bytes.withUnsafeBytes { chaining($0, canonical) }
+    }
+
+    /// `SHA-256(previous ‖ canonical)`, with the previous hash as raw bytes.
+    static func chaining(_ previous: UnsafeRawBufferPointer, _ canonical: UnsafeRawBufferPointer) -> EventHash {
         var hasher = SHA256()
-        hasher.update(data: previous.bytes)
+        hasher.update(bufferPointer: previous)
         hasher.update(bufferPointer: canonical)
-        return EventHash(bytes: Array(hasher.finalize()))
+        let digest = hasher.finalize()
+        return EventHash(bytes: digest.withUnsafeBytes { [UInt8]($0) })
+    }
+
+    /// Whether these are the hash's 32 bytes.
+    func matches(_ raw: UnsafeRawBufferPointer) -> Bool {
+        raw.count == 32 && bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, 32) == 0 }
     }
 
     /// Lower-case hexadecimal.

@@ -52,10 +52,23 @@ public struct ChainVerifier: Sendable {
 
     public init() {}
 
-    /// Checks the record stored under `key`; returns it when it holds, or nil (and sets ``failure``).
+    /// Checks the record stored under `key`; returns whether it holds (or sets ``failure``).
+    /// With `decoding`, the record must also decode, and `decoded` receives it.
     @discardableResult
     public mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> RecordedEvent? {
-        guard failure == nil else { return nil }
+        var decoded: RecordedEvent?
+        return check(key: key, record: record, decoded: &decoded) ? decoded : nil
+    }
+
+    /// Checks the record stored under `key` against the chain without decoding its payload;
+    /// returns whether it holds (or sets ``failure``).
+    public mutating func checkLink(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> Bool {
+        var unused: RecordedEvent?
+        return check(key: key, record: record, decoded: &unused, decoding: false)
+    }
+
+    private mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer, decoded: inout RecordedEvent?, decoding: Bool = true) -> Bool {
+        guard failure == nil else { return false }
         let keySequence = key.count == 8 ? LogSchema.readUInt64(key) : 0
         let expected = head.sequence + 1
         do {
@@ -63,26 +76,26 @@ public struct ChainVerifier: Sendable {
             guard let recordSequence = link.sequence else { throw RecordDecodingError.truncated(at: record.count) }
             if keySequence != expected || recordSequence != expected {
                 failure = ChainFailure(sequence: keySequence, reason: .sequenceGap(expected: expected, found: recordSequence))
-            } else if link.computedHash != link.storedHash {
+            } else if !link.hashHolds {
                 failure = ChainFailure(sequence: keySequence, reason: .recordAltered)
-            } else if link.previousHash != head.hash {
+            } else if !head.hash.matches(link.previousHashBytes) {
                 failure = ChainFailure(sequence: keySequence, reason: .chainBroken)
             } else {
-                let decoded = try EventCodec.decodeRecord(record)
+                if decoding { decoded = try EventCodec.decodeRecord(record) }
                 head = ChainHead(sequence: expected, hash: link.storedHash)
                 verifiedEvents += 1
-                return decoded
+                return true
             }
         } catch {
             failure = ChainFailure(sequence: keySequence, reason: .undecodable("\(error)"))
         }
-        return nil
+        return false
     }
 
     /// Checks a record's own hash only, to start a walk after it; nil (and ``failure`` set) when altered.
     public mutating func checkAnchor(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> ChainHead? {
         let sequence = key.count == 8 ? LogSchema.readUInt64(key) : 0
-        guard let link = try? ChainLink(record), link.computedHash == link.storedHash, link.sequence == sequence else {
+        guard let link = try? ChainLink(record), link.hashHolds, link.sequence == sequence else {
             failure = ChainFailure(sequence: sequence, reason: .recordAltered)
             return nil
         }
@@ -95,8 +108,10 @@ extension EventStore {
     /// Walks the whole log, recomputing every hash and link, and reports the first record that is
     /// not what was written. Reads in snapshots of `chunk` records, so the writer is never held up.
     /// - Parameter progress: called after each chunk with the number of records verified so far.
+    ///
+    /// It checks hashes, links and sequences; it does not decode payloads (`replay` and `rebuild` do).
     public func verify(chunk: Int = 50_000, progress: (UInt64) -> Void = { _ in }) throws -> VerificationReport {
-        try walkVerified(chunk: chunk, progress: progress) { _ in }
+        try walk(from: 1, through: .max, chunk: chunk, progress: progress, body: nil)
     }
 
     /// Calls `body` with each record from `start` through `end`, in log order, checking the chain
@@ -108,6 +123,19 @@ extension EventStore {
         chunk: Int = 50_000,
         progress: (UInt64) -> Void = { _ in },
         _ body: (RecordedEvent) throws -> Void
+    ) throws -> VerificationReport {
+        try withoutActuallyEscaping(body) { body in
+            try walk(from: start, through: end, chunk: chunk, progress: progress, body: body)
+        }
+    }
+
+    /// ``walkVerified(from:through:chunk:progress:_:)``, decoding the records only when there is a body.
+    private func walk(
+        from start: UInt64,
+        through end: UInt64,
+        chunk: Int,
+        progress: (UInt64) -> Void,
+        body: ((RecordedEvent) throws -> Void)?
     ) throws -> VerificationReport {
         var verifier = ChainVerifier()
         if start > 1 {
@@ -134,8 +162,12 @@ extension EventStore {
                     var checked = 0
                     var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(first))
                     while let current = entry, checked < chunk, LogSchema.readUInt64(current.key) <= end {
-                        guard let record = verifier.check(key: current.key, record: current.value) else { break }
-                        try body(record)
+                        if let body {
+                            guard let record = verifier.check(key: current.key, record: current.value) else { break }
+                            try body(record)
+                        } else {
+                            guard verifier.checkLink(key: current.key, record: current.value) else { break }
+                        }
                         checked += 1
                         entry = try cursor.next()
                     }

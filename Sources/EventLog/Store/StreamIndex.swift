@@ -37,20 +37,39 @@ struct StreamIndex: LogProjector {
         return rows
     }
 
-    /// The whole index, folded in memory.
+    /// The whole index, folded in memory: per session, its events' sequences by version and its
+    /// messages' sequences by id; the rows are made in key order at the end.
     struct Fold: ProjectionFold {
-        var rowsByKey: [[UInt8]: [UInt8]] = [:]
-        var sessions: UInt64 = 0
+        var streams: [String: (sequences: [UInt64], messages: [String: UInt64])] = [:]
 
         mutating func add(_ record: RecordedEvent) {
-            for row in StreamIndex.rows(for: record) { rowsByKey[row.key] = row.value }
-            if record.sessionVersion == 1 { sessions += 1 }
+            streams[record.sessionID, default: ([], [:])].sequences.append(record.sequence)
+            if case .messageAdded(let message) = record.event {
+                streams[record.sessionID]!.messages[message.messageID] = record.sequence
+            }
         }
 
         func rows() -> [[ProjectionRow]] {
-            var rows = rowsByKey.map { ProjectionRow(key: $0.key, value: $0.value) }
-            if sessions > 0 { rows.append(ProjectionRow(key: LogSchema.sessionCountKey, value: LogSchema.bigEndianBytes(sessions))) }
-            return [rows.sorted { LogSchema.precedes($0.key, $1.key) }]
+            var rows: [ProjectionRow] = []
+            if !streams.isEmpty {
+                rows.append(ProjectionRow(key: LogSchema.sessionCountKey, value: LogSchema.bigEndianBytes(UInt64(streams.count))))
+            }
+            // A session's keys are its id then a tag (0x00 versions, 0x01 message ids, 0x02 head):
+            // sessions in byte order of their ids, then each session's rows in tag order.
+            let sessions = streams.keys.map { Array($0.utf8) }.sorted(by: LogSchema.precedes)
+            for idBytes in sessions {
+                let sessionID = String(decoding: idBytes, as: UTF8.self)
+                let stream = streams[sessionID]!
+                for (index, sequence) in stream.sequences.enumerated() {
+                    rows.append(ProjectionRow(key: LogSchema.streamKey(sessionID, version: UInt64(index + 1)), value: LogSchema.sequenceKey(sequence)))
+                }
+                let messages = stream.messages.map { (key: LogSchema.messageKey(sessionID, messageID: $0.key), sequence: $0.value) }
+                for message in messages.sorted(by: { LogSchema.precedes($0.key, $1.key) }) {
+                    rows.append(ProjectionRow(key: message.key, value: LogSchema.sequenceKey(message.sequence)))
+                }
+                rows.append(ProjectionRow(key: LogSchema.headKey(sessionID), value: LogSchema.bigEndianBytes(UInt64(stream.sequences.count))))
+            }
+            return [rows]
         }
     }
 }
