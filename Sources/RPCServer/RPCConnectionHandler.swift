@@ -21,6 +21,8 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     private let tracker: InFlightTracker
     private let draining: NIOLockedValueBox<Bool>
     private let logger: Logger
+    /// Where answers completed on other threads are handed to this channel's loop.
+    private let mailbox: LoopMailbox
     private var inFlight = 0
     private var readPending = false
     private var needsFlush = false
@@ -31,8 +33,10 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         maximumInFlight: Int,
         tracker: InFlightTracker,
         draining: NIOLockedValueBox<Bool>,
+        mailbox: LoopMailbox,
         logger: Logger
     ) {
+        self.mailbox = mailbox
         self.draining = draining
         self.dispatcher = dispatcher
         self.maximumFrameBytes = maximumFrameBytes
@@ -101,13 +105,14 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         inFlight += 1
         tracker.begin()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let mailbox = mailbox
         return { response in
             // A commit drained on this channel's own loop answers at once; others hop to it.
             if loopBound.eventLoop.inEventLoop {
                 let (handler, context) = loopBound.value
                 handler.finishDeferred(response(), context: context)
             } else {
-                loopBound.eventLoop.execute {
+                mailbox.post {
                     let (handler, context) = loopBound.value
                     handler.finishDeferred(response(), context: context)
                 }

@@ -43,11 +43,15 @@ public final class RPCServer: Sendable {
     private let draining = NIOLockedValueBox(false)
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    /// One per event loop of the group, by the loop's identity.
+    private let mailboxes: [ObjectIdentifier: LoopMailbox]
 
     public init(dispatcher: RPCDispatcher, configuration: Configuration, logger: Logger) {
         self.dispatcher = dispatcher
         self.configuration = configuration
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        self.group = group
+        self.mailboxes = Dictionary(uniqueKeysWithValues: group.makeIterator().map { (ObjectIdentifier($0), LoopMailbox(loop: $0)) })
         self.logger = logger
     }
 
@@ -123,6 +127,7 @@ public final class RPCServer: Sendable {
                         maximumInFlight: configuration.maximumInFlightPerConnection,
                         tracker: tracker,
                         draining: draining,
+                        mailbox: mailboxes[ObjectIdentifier(channel.eventLoop)]!,
                         logger: logger
                     )
                 )
