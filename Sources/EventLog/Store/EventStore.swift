@@ -2,10 +2,12 @@ import Foundation
 
 /// The append-only event log: the source of truth of convlog.
 ///
-/// One LMDB environment holds the records, chained by SHA-256, and the indexes that find a
-/// session's events and its message ids. Appends go through one dedicated writer thread that
-/// commits everything waiting in one transaction (group commit) and answers each append only once
-/// its commit is durable. Reads are snapshots and never wait for the writer.
+/// One LMDB environment holds the records, chained by SHA-256, and the projections derived from
+/// them (the stream index that finds a session's events and message ids first). Appends go through
+/// one dedicated writer thread that commits the records of everything waiting in one transaction
+/// (group commit) and answers each append only once its commit is durable; it applies committed
+/// events to the projections in batches (``Configuration/materializeInterval``), and reads overlay
+/// the events not applied yet. Reads are snapshots and never wait for the writer.
 ///
 /// ```swift
 /// let store = try EventStore(directory: dataDir)

@@ -2,9 +2,10 @@ import Crypto
 
 /// A read model derived from the log and kept in tables of the same LMDB environment.
 ///
-/// The store calls ``apply(_:in:)`` inside the write transaction that appends the events, so a
-/// reader never sees an event without its projection. Each projector has a checkpoint (the last
-/// sequence it applied) kept by the store: a projector behind the log catches up when the store opens.
+/// The store's writer calls ``apply(_:in:)`` for committed events in batches, in log order, and
+/// advances the projector's checkpoint (the last sequence it applied) in the same transaction;
+/// readers overlay the events after the checkpoint (``ConversationViews`` folds them in), and a
+/// projector behind the log catches up when the store opens.
 ///
 /// A projector must be deterministic: its ``makeFold()`` (a fold of the whole log in memory) must
 /// produce exactly the rows that applying the same events one by one leaves in its tables.
