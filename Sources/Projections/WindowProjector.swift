@@ -40,25 +40,34 @@ public struct WindowProjector: LogProjector {
 
     public func makeFold() -> any ProjectionFold { Fold(capacity: capacity) }
 
-    /// Every session's window, folded in memory.
+    /// Every session's window, folded in memory: per session, the sequences of its last
+    /// ``capacity`` messages and how many it had in all; rows are made in key order at the end.
     struct Fold: ProjectionFold {
         let capacity: Int
-        var windows: [String: RecentWindow] = [:]
+        var windows: [String: (sequences: [UInt64], total: UInt64)] = [:]
 
         mutating func add(_ record: RecordedEvent) {
             guard case .messageAdded = record.event else { return }
-            windows[record.sessionID, default: RecentWindow(capacity: capacity)].fold(record)
+            windows[record.sessionID, default: ([], 0)].sequences.append(record.sequence)
+            windows[record.sessionID]!.total += 1
+            if windows[record.sessionID]!.sequences.count >= 2 * capacity {
+                windows[record.sessionID]!.sequences.removeFirst(capacity)  // amortized: trim in halves
+            }
         }
 
         func rows() -> [[ProjectionRow]] {
             var rows: [ProjectionRow] = []
-            for (sessionID, recent) in windows {
-                guard let ordinals = recent.ordinals else { continue }
-                for (ordinal, entry) in zip(ordinals, recent.messages) {
-                    rows.append(ProjectionRow(key: ProjectionRows.windowKey(sessionID, ordinal: ordinal), value: ProjectionRows.windowRow(entry.sequence)))
+            // Keys are session id ‖ 0x00 ‖ ordinal: sessions in byte order, ordinals ascending.
+            for idBytes in windows.keys.map({ Array($0.utf8) }).sorted(by: LogSchema.precedes) {
+                let sessionID = String(decoding: idBytes, as: UTF8.self)
+                let window = windows[sessionID]!
+                let kept = window.sequences.suffix(capacity)
+                let firstOrdinal = window.total - UInt64(kept.count) + 1
+                for (offset, sequence) in kept.enumerated() {
+                    rows.append(ProjectionRow(key: ProjectionRows.windowKey(sessionID, ordinal: firstOrdinal + UInt64(offset)), value: ProjectionRows.windowRow(sequence)))
                 }
             }
-            return [ProjectionRows.sorted(rows)]
+            return [rows]
         }
     }
 
