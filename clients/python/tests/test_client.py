@@ -73,6 +73,8 @@ def test_paging_and_time_travel(client):
         (lambda c: c.add("x", "robot", "hi", create_if_missing=True), InvalidParams),
         (lambda c: c.call("dropTables"), MethodNotFound),
         (lambda c: c.add("big", "user", "x" * 300_000, create_if_missing=True), PayloadTooLarge),
+        # A request line over the daemon's frame limit is refused before it is parsed (id null).
+        (lambda c: c.add("huge", "user", "x" * 1_100_000, create_if_missing=True), PayloadTooLarge),
     ],
 )
 def test_error_classes(client, call, error):

@@ -41,7 +41,13 @@ def decode_response(line: bytes, request_id: int) -> Any:
         response = json.loads(line)
     except ValueError as error:
         raise TransportError(f"unreadable answer from convlogd: {error}") from error
-    if not isinstance(response, dict) or response.get("id") != request_id:
+    if not isinstance(response, dict):
+        raise TransportError(f"answer to request {request_id} is not a JSON-RPC response")
+    if response.get("id") is None and "error" in response:
+        # Refused as a line (longer than the daemon's --max-frame-bytes, or not JSON): the daemon
+        # could not read an id, and this client has one request in flight per connection.
+        raise error_from_response(response["error"])
+    if response.get("id") != request_id:
         raise TransportError(f"answer does not match request {request_id}")
     if "error" in response:
         raise error_from_response(response["error"])
