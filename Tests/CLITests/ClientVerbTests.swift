@@ -50,6 +50,16 @@ struct ClientVerbTests {
         let verify = try convlog(["verify", "--data-dir", directory.path, "--projections"])
         #expect(verify.status == 0, "\(verify.output) \(verify.errors)")
 
+        // A different window is the daemon's setting: refused while it runs, so verify never sees a
+        // window built with other parameters than the daemon keeps (no false "tampered").
+        let resized = try convlog(["rebuild", "--data-dir", directory.path, "--projection", "window", "--window", "100"])
+        #expect(resized.status == 1)
+        #expect(resized.errors.contains("window of 50") && resized.errors.contains("restart convlogd with --window 100"), "\(resized.errors)")
+        let same = try convlog(["rebuild", "--data-dir", directory.path, "--projection", "window", "--window", "50"])
+        #expect(same.status == 0, "\(same.errors)")
+        let after = try convlog(["verify", "--data-dir", directory.path, "--projections"])
+        #expect(after.status == 0, "\(after.output) \(after.errors)")
+
         let missing = try convlog(["context", "nope", "--socket", socket])
         #expect(missing.status == 1)
         #expect(missing.errors.contains("code -32001"), "\(missing.errors)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConvLog
 import EventLog
 import Foundation
+import Glibc
 import Projections
 
 /// The `--data-dir` option every offline command takes.
@@ -17,6 +18,21 @@ struct LogOptions: ParsableArguments {
 
     var directory: URL {
         dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? DefaultLocations.dataDirectory()
+    }
+
+    /// The pid of the convlogd serving this data directory (it holds `convlogd.lock`), or nil.
+    func runningDaemonPID() -> String? {
+        let path = directory.appendingPathComponent("convlogd.lock").path
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_SH | LOCK_NB) != 0 else {
+            flock(descriptor, LOCK_UN)
+            return nil
+        }
+        var owner = [UInt8](repeating: 0, count: 32)
+        let count = read(descriptor, &owner, owner.count)
+        return count > 0 ? String(decoding: owner[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
     }
 
     /// Opens the log read-only, with its projections as they were built.

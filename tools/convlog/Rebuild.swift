@@ -8,7 +8,9 @@ struct Rebuild: ParsableCommand {
         abstract: "Rebuild projections from the log and swap them in, in one transaction.",
         discussion: """
             Safe while the daemon runs: the rebuild holds LMDB's write lock, so the daemon's \
-            appends wait until the new tables are committed (readers see the old tables until then).
+            appends wait until the new tables are committed (readers see the old tables until then). \
+            The window's size is the daemon's setting: while a daemon serves the log, a different \
+            --window is refused (restart convlogd with --window N; it rebuilds the window on start).
 
             Examples:
               convlog rebuild
@@ -17,17 +19,27 @@ struct Rebuild: ParsableCommand {
     )
 
     @OptionGroup var log: LogOptions
-    @Option(help: "sessions, window, or all.") var projection = "all"
+    @Option(help: "streams, sessions, window, or all.") var projection = "all"
     @Option(help: "Messages the window keeps per session (default: as stored, 50 for a new log).") var window: Int?
 
     func validate() throws {
-        guard ["all", "sessions", "window"].contains(projection) else {
-            throw ValidationError("--projection must be sessions, window or all")
+        guard ["all", "streams", "sessions", "window"].contains(projection) else {
+            throw ValidationError("--projection must be streams, sessions, window or all")
         }
         if let window, window < 1 { throw ValidationError("--window must be at least 1") }
     }
 
     func run() throws {
+        if let window, let pid = log.runningDaemonPID() {
+            let served = try log.openReadOnly()
+            let capacity = served.window.capacity
+            served.store.close()
+            guard capacity == window else {
+                throw CLIError(
+                    "convlogd (pid \(pid)) serves \(log.directory.path) with a window of \(capacity) messages; the window is the daemon's setting: restart convlogd with --window \(window) (it rebuilds the window when it starts)"
+                )
+            }
+        }
         let views = try log.openWritable(windowCapacity: window)
         defer { views.store.close() }
         let names = projection == "all" ? views.store.projectorNames : [projection]
