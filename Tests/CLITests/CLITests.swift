@@ -128,6 +128,20 @@ struct CLITests {
         }
     }
 
+    @Test("replay refuses a session the log does not hold and an unknown type that matches nothing, with a suggestion")
+    func replayRefusesTypos() async throws {
+        try await withLog { directory in
+            let session = try convlog(["replay", "--data-dir", directory.path, "--session", "does-not-exist"])
+            #expect(session.status == 1 && session.output.isEmpty)
+            #expect(session.errors.contains("no session does-not-exist"), "\(session.errors)")
+            let typo = try convlog(["replay", "--data-dir", directory.path, "--type", "MesageAdded"])
+            #expect(typo.status == 1)
+            #expect(typo.errors.contains("did you mean MessageAdded?"), "\(typo.errors)")
+            let known = try convlog(["replay", "--data-dir", directory.path, "--type", "ContextUpdated", "--format", "jsonl"])
+            #expect(known.status == 0, "a known type matching nothing is an empty answer: \(known.errors)")
+        }
+    }
+
     @Test("rebuild swaps in identical projections and prints events/s")
     func rebuild() async throws {
         try await withLog { directory in

@@ -9,7 +9,8 @@ struct Replay: ParsableCommand {
         discussion: """
             Filters combine (all must hold). The chain is checked over the whole --from/--to range \
             even when other filters hide events; on the first record that is not what was written, \
-            replay names its sequence on standard error and exits 3.
+            replay names its sequence on standard error and exits 3. A --session the log does not \
+            hold, or a --type that is not a known type and matches nothing, is an error (exit 1).
 
             Examples:
               convlog replay --session s-42
@@ -41,13 +42,20 @@ struct Replay: ParsableCommand {
     func run() throws {
         let views = try log.openReadOnly()
         defer { views.store.close() }
+        if let session, try views.store.version(ofSession: session) == nil {
+            throw CLIError("no session \(session) in \(log.directory.path)")
+        }
+        var matchedType = false
         let sinceMilliseconds = since.flatMap(Timestamp.milliseconds(iso8601:))
         let untilMilliseconds = until.flatMap(Timestamp.milliseconds(iso8601:))
         var output = BufferedOutput()
         if format == .text { output.write(EventTextFormat.header) }
         let report = try views.store.walkVerified(from: from, through: to ?? .max) { record in
             if let session, record.sessionID != session { return }
-            if let type, record.event.typeName != type { return }
+            if let type {
+                guard record.event.typeName == type else { return }
+                matchedType = true
+            }
             if let sinceMilliseconds, record.timestamp < sinceMilliseconds { return }
             if let untilMilliseconds, record.timestamp >= untilMilliseconds { return }
             switch format {
@@ -60,6 +68,24 @@ struct Replay: ParsableCommand {
             printError("integrity failure: \(failure)")
             throw ExitCode.integrityFailure
         }
+        if let type, !matchedType, !EventType.known.contains(type) {
+            let suggestion = EventType.known.min { Self.distance($0, type) < Self.distance($1, type) }!
+            throw CLIError("no event of type \(type) (the known types are \(EventType.known.joined(separator: ", ")); did you mean \(suggestion)?)")
+        }
+    }
+
+    /// The edit distance between two names, case-insensitively.
+    static func distance(_ lhs: String, _ rhs: String) -> Int {
+        let left = Array(lhs.lowercased()), right = Array(rhs.lowercased())
+        var previous = Array(0...right.count)
+        for (i, l) in left.enumerated() {
+            var current = [i + 1]
+            for (j, r) in right.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (l == r ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[right.count]
     }
 }
 

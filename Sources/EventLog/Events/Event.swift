@@ -84,4 +84,7 @@ public enum EventType {
     public static let sessionCreated = "SessionCreated"
     public static let messageAdded = "MessageAdded"
     public static let contextUpdated = "ContextUpdated"
+
+    /// The types this build decodes (a log may also hold types of newer builds, kept opaque).
+    public static let known = [sessionCreated, messageAdded, contextUpdated]
 }
