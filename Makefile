@@ -1,6 +1,8 @@
 # convlog — the two commands a newcomer needs are `make run` and `make test`.
 SWIFT ?= swift
-DATA_DIR ?= $(CURDIR)/var/data
+# Where `make run` keeps the log: the same default as convlogd, the convlog CLI and the Python
+# client ($CONVLOG_DATA_DIR, else $XDG_DATA_HOME/convlog, else ~/.local/share/convlog).
+DATA_DIR ?= $(or $(CONVLOG_DATA_DIR),$(or $(XDG_DATA_HOME),$(HOME)/.local/share)/convlog)
 
 .PHONY: help deps build release test run bench fuzz openrpc clean
 
@@ -19,10 +21,10 @@ release: deps ## optimised build of the executables
 test: deps ## build and run every test (starts a small local model for the LLM test; CONVLOG_SKIP_LLM=1 skips it)
 	./scripts/run-tests.sh
 
-run: release ## build and start the daemon on ./var/data (Ctrl-C stops it)
-	@mkdir -p -m 700 $(DATA_DIR)
-	@echo "convlogd: data in $(DATA_DIR), socket $(DATA_DIR)/convlogd.sock (export CONVLOG_DATA_DIR=$(DATA_DIR) for the convlog CLI)"
-	exec .build/release/convlogd --data-dir $(DATA_DIR)
+run: release ## build and start the daemon on the default data dir, ~/.local/share/convlog (Ctrl-C stops it)
+	@mkdir -p -m 700 "$(DATA_DIR)"
+	@echo "convlogd: data in $(DATA_DIR), socket $(DATA_DIR)/convlogd.sock (the convlog CLI and the Python client find it there by default)"
+	exec .build/release/convlogd --data-dir "$(DATA_DIR)"
 
 bench: deps ## the whole benchmark with its baselines (about 5 minutes); results in bench-results.json
 	./scripts/bench.sh

@@ -7,7 +7,7 @@ tiny SQLite database of artists and albums (built on first run), stores both tur
 and the SQL it ran with ``updateContext``. This is a demo of the memory, not a text-to-SQL engine.
 
     make run                                   # in another terminal
-    CONVLOG_DATA_DIR=$PWD/var/data python3 examples/analytics_orchestrator.py
+    python3 examples/analytics_orchestrator.py # finds the default socket, as make run uses it
     python3 examples/analytics_orchestrator.py --socket /path/to/convlogd.sock "How many artists start with A-E?"
 """
 

@@ -8,10 +8,10 @@ struct ClientVerbTests {
     func readmeSession() async throws {
         let directory = URL(fileURLWithPath: "/tmp/convlog-verbs-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let socket = directory.appendingPathComponent("d.sock").path
+        let socket = directory.appendingPathComponent("convlogd.sock").path
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("convlogd")
-        daemon.arguments = ["--data-dir", directory.path, "--socket", socket, "--log-level", "error"]
+        daemon.arguments = ["--data-dir", directory.path, "--log-level", "error"]
         daemon.standardError = FileHandle.nullDevice
         try daemon.run()
         defer {
@@ -39,6 +39,11 @@ struct ClientVerbTests {
         let analysis = try run(["analyze", "chat-1", "Who are those artists?"])
         #expect(analysis.objectValue?["isFollowUp"] == true)
         #expect(analysis.objectValue?["standaloneQuery"] == "Who are the artists that start with A-E?")
+        // A data directory implies its socket, for the client verbs as for the offline tools.
+        let viaDataDir = try convlog(["sessions", "--user-id", "alice", "--data-dir", directory.path])
+        #expect(viaDataDir.status == 0, "\(viaDataDir.errors)")
+        let both = try convlog(["sessions", "--data-dir", directory.path, "--socket", socket])
+        #expect(both.status != 0 && both.errors.contains("not both"), "\(both.errors)")
         let sessions = try run(["sessions", "--user-id", "alice"])
         if case .array(let list)? = sessions.objectValue?["sessions"] { #expect(list.count == 1) }
 
@@ -65,7 +70,7 @@ struct ClientVerbTests {
         #expect(missing.errors.contains("code -32001"), "\(missing.errors)")
         let unreachable = try convlog(["sessions", "--socket", directory.appendingPathComponent("none.sock").path])
         #expect(unreachable.status == 1)
-        #expect(unreachable.errors.contains("is convlogd running?"))
+        #expect(unreachable.errors.contains("is convlogd running?") && unreachable.errors.contains("none.sock"), "\(unreachable.errors)")
     }
 }
 

@@ -5,13 +5,25 @@ import EventLog
 import Foundation
 import RPC
 
-/// The `--socket` option of the client verbs.
+/// How the client verbs find the daemon: `--socket`, or the socket of `--data-dir`.
 struct SocketOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The daemon's socket (default: $CONVLOG_SOCKET, else <data dir>/convlogd.sock).", valueName: "path"))
     var socket: String?
 
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp("The daemon's data directory, whose socket to use (default: $CONVLOG_DATA_DIR, else $XDG_DATA_HOME/convlog or ~/.local/share/convlog).", valueName: "dir")
+    )
+    var dataDirectory: String?
+
+    func validate() throws {
+        if socket != nil, dataDirectory != nil { throw ValidationError("give --socket or --data-dir, not both") }
+    }
+
     var path: String {
-        socket ?? DefaultLocations.socket(dataDirectory: DefaultLocations.dataDirectory()).path
+        if let socket { return socket }
+        if let dataDirectory { return DefaultLocations.socket(dataDirectory: URL(fileURLWithPath: dataDirectory, isDirectory: true), environment: [:]).path }
+        return DefaultLocations.socket(dataDirectory: DefaultLocations.dataDirectory()).path
     }
 
     /// Calls a method and prints its result as JSON; a JSON-RPC error becomes a one-line message, exit 1.
@@ -20,7 +32,7 @@ struct SocketOptions: ParsableArguments {
         do {
             client = try ConvLogClient(socketPath: path)
         } catch {
-            throw CLIError("\(error) (is convlogd running? start it with `make run`)")
+            throw CLIError("cannot reach convlogd at \(path): \(error) (is convlogd running? start it with `make run`)")
         }
         do {
             let result = try await client.call(method, .object(params.compactMapValues { $0 }))

@@ -6,7 +6,7 @@ import Foundation
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print counts of events, sessions and event types, sizes, and the chain head.",
-        discussion: "Example: convlog stats --data-dir ./var/data"
+        discussion: "Example: convlog stats --data-dir /var/lib/convlog"
     )
 
     @OptionGroup var log: LogOptions
