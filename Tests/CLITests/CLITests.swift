@@ -218,10 +218,16 @@ struct EvalCommandTests {
         #expect(llm.status == 0, "\(llm.errors)")
         let fallback = try String(contentsOf: output, encoding: .utf8).split(separator: "\n").map { try JSONValue(parsing: Array($0.utf8)) }
         #expect(fallback[0].objectValue?["standalone"] == "Who are the artists that start with A-E?")
-        if case .array(let reasons)? = fallback[0].objectValue?["reasons"] { #expect(reasons.contains("llm:fallback:transport")) }
+        #expect(try #require(fallback[0].objectValue?["reasons"]?.arrayValue).contains("llm:fallback:transport"))
 
         let missingURL = try convlog(["eval", "--input", input.path, "--method", "llm"])
         #expect(missingURL.status != 0)
         #expect(missingURL.errors.contains("--llm-url"))
     }
+}
+
+/// A test's own failure, thrown where a value has an unexpected shape.
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -35,7 +35,7 @@ struct ClientVerbTests {
         _ = try run(["add", "chat-1", "user", "How many artists start with A-E?"])
         _ = try run(["add", "chat-1", "assistant", "There are 86 artists whose names start with A to E."])
         let context = try run(["context", "chat-1", "--window", "5"])
-        if case .array(let messages)? = context.objectValue?["messages"] { #expect(messages.count == 2) }
+        #expect(try #require(context.objectValue?["messages"]?.arrayValue).count == 2)
         let analysis = try run(["analyze", "chat-1", "Who are those artists?"])
         #expect(analysis.objectValue?["isFollowUp"] == true)
         #expect(analysis.objectValue?["standaloneQuery"] == "Who are the artists that start with A-E?")
@@ -45,7 +45,7 @@ struct ClientVerbTests {
         let both = try convlog(["sessions", "--data-dir", directory.path, "--socket", socket])
         #expect(both.status != 0 && both.errors.contains("not both"), "\(both.errors)")
         let sessions = try run(["sessions", "--user-id", "alice"])
-        if case .array(let list)? = sessions.objectValue?["sessions"] { #expect(list.count == 1) }
+        #expect(try #require(sessions.objectValue?["sessions"]?.arrayValue).count == 1)
 
         // The offline tools read the log while the daemon runs (LMDB readers span processes).
         let replay = try convlog(["replay", "--data-dir", directory.path, "--session", "chat-1", "--format", "jsonl"])
@@ -99,7 +99,8 @@ struct BenchSmokeTests {
         #expect(metrics.contains { $0.hasPrefix("add, 1 client, durable") })
         #expect(metrics.contains { $0.hasPrefix("getContext (last 5)") })
         for result in results {
-            if case .double(let value)? = result.objectValue?["value"] { #expect(value > 0, "\(result)") }
+            guard case .double(let value)? = result.objectValue?["value"] else { throw TestFailure("no numeric value in \(result)") }
+            #expect(value > 0, "\(result)")
         }
     }
 }

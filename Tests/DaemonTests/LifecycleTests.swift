@@ -100,9 +100,7 @@ struct LifecycleTests {
         var next: JSONValue = 1
         while case .integer(let from) = next {
             let page = try await client.call("readEvents", ["from": .integer(from), "limit": 1000])
-            if case .array(let events)? = page["events"] {
-                for event in events { if let id = event["data"]?["messageId"]?.stringValue { stored.insert(id) } }
-            }
+            for event in try #require(page["events"]?.arrayValue) { if let id = event["data"]?["messageId"]?.stringValue { stored.insert(id) } }
             next = page["next"] ?? .null
         }
         #expect(Set(acknowledged).isSubset(of: stored))

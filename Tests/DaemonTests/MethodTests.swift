@@ -42,7 +42,7 @@ struct MethodTests {
             #expect(session["lastTopic"]?["entity"] == "artists", "computed when asked")
 
             let listed = try await client.call("listSessions", ["userId": "u1"])
-            #expect(listed["sessions"].map { if case .array(let list) = $0 { list.count } else { 0 } } == 1)
+            #expect(try #require(listed["sessions"]?.arrayValue).count == 1)
 
             let events = try await client.call("readEvents", ["sessionId": "chat-1"])
             let list = try #require(events["events"].flatMap { if case .array(let list) = $0 { list } else { nil } })
@@ -56,13 +56,13 @@ struct MethodTests {
             #expect(analysis["method"] == "rules")
             #expect(analysis["previousTopic"]?["entity"] == "artists")
             #expect(analysis["previousTopic"]?["sourceMessageId"] == "q1")
-            if case .array(let reasons)? = analysis["reasons"] { #expect(reasons.contains("demonstrative:those")) }
-            if case .array(let used)? = analysis["contextMessages"] { #expect(used.count == 2) }
+            #expect(try #require(analysis["reasons"]?.arrayValue).contains("demonstrative:those"))
+            #expect(try #require(analysis["contextMessages"]?.arrayValue).count == 2)
             let standalone = try await client.call("analyzeFollowUp", ["sessionId": "chat-1", "query": "How many albums did AC/DC release in 1980?"])
             #expect(standalone["isFollowUp"] == false)
             let fallback = try await client.call("analyzeFollowUp", ["sessionId": "chat-1", "query": "Who are those artists?", "rewrite": "llm"])
             #expect(fallback["method"] == "rules")
-            if case .array(let reasons)? = fallback["reasons"] { #expect(reasons.contains("llm:fallback:not-configured")) }
+            #expect(try #require(fallback["reasons"]?.arrayValue).contains("llm:fallback:not-configured"))
 
             let stats = try await client.call("stats")
             #expect(stats["events"] == 5 && stats["sessions"] == 2)
@@ -80,23 +80,21 @@ struct MethodTests {
             var sequences: [Int64] = []
             for index in 0..<6 {
                 let added = try await client.call("add", ["sessionId": "s", "role": "user", "content": .string(String(repeating: "w", count: 40) + "\(index)")])
-                if case .integer(let sequence)? = added["sequence"] { sequences.append(sequence) }
+                guard case .integer(let sequence)? = added["sequence"] else { throw TestFailure("add returned no sequence: \(added)") }
+                sequences.append(sequence)
             }
             // Each message: 41 bytes → 11 tokens + 4 overhead = 15 tokens.
             let budgeted = try await client.call("getContext", ["sessionId": "s", "window": 6, "maxTokens": 45])
-            if case .array(let list)? = budgeted["messages"] {
-                #expect(list.count == 3)
-                #expect(list.last?["content"]?.stringValue?.hasSuffix("5") == true)
-            }
+            let budgetedMessages = try #require(budgeted["messages"]?.arrayValue)
+            #expect(budgetedMessages.count == 3)
+            #expect(budgetedMessages.last?["content"]?.stringValue?.hasSuffix("5") == true)
             let past = try await client.call("getContext", ["sessionId": "s", "window": 10, "asOf": .integer(sequences[2])])
-            if case .array(let list)? = past["messages"] {
-                #expect(list.count == 3)
-                #expect(list.last?["sequence"] == .integer(sequences[2]))
-            }
+            let pastMessages = try #require(past["messages"]?.arrayValue)
+            #expect(pastMessages.count == 3)
+            #expect(pastMessages.last?["sequence"] == .integer(sequences[2]))
             let events = try await client.call("readEvents", ["sessionId": "s"])
-            if case .array(let list)? = events["events"] {
-                #expect(past["version"] == list.first { $0["sequence"] == .integer(sequences[2]) }?["sessionVersion"])
-            }
+            let list = try #require(events["events"]?.arrayValue)
+            #expect(past["version"] == list.first { $0["sequence"] == .integer(sequences[2]) }?["sessionVersion"])
         }
     }
 
@@ -158,9 +156,8 @@ struct MethodTests {
             #expect(responses.map { $0["id"] } == ["x", 7, 8])
             #expect(responses[2]["error"]?["code"] == .integer(Int64(RPCError.methodNotFoundCode)))
             let all = try await client.call("getContext", ["sessionId": "b", "window": 10])
-            if case .array(let list)? = all["messages"] {
-                #expect(Set(list.compactMap { $0["content"]?.stringValue }) == ["quiet", "one", "two"])
-            }
+            let messages = try #require(all["messages"]?.arrayValue)
+            #expect(Set(messages.compactMap { $0["content"]?.stringValue }) == ["quiet", "one", "two"])
         }
     }
 }

@@ -64,3 +64,9 @@ func parse(_ line: [UInt8]?) throws -> JSONValue {
     guard let line else { throw ConvLogClient.TransportError(description: "no answer") }
     return try JSONValue(parsing: line)
 }
+
+/// A test's own failure, thrown where a value has an unexpected shape.
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

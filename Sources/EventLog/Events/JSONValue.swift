@@ -18,6 +18,12 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The elements, or nil when this is not an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
     /// The string, or nil when this is not a string.
     public var stringValue: String? {
         if case .string(let text) = self { return text }
