@@ -161,6 +161,30 @@ struct ProjectionStoreTests {
         }
     }
 
+    @Test("appends commit while rebuild folds, and land in the rebuilt projections")
+    func appendsDuringRebuild() async throws {
+        try await withTemporaryDirectory { directory in
+            let views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 5)
+            defer { views.store.close() }
+            for batch in 0..<1_700 {
+                let events = (0..<64).map { Event.messageAdded(MessageAdded(messageID: "m\(batch)-\($0)", role: .user, content: .text("x"))) }
+                _ = try await views.store.append(AppendRequest(sessionID: "s\(batch % 50)", events: events))
+            }
+            // The fold reports progress every 100,000 events: an append made then must commit
+            // before the fold ends (it would wait for the whole rebuild if the fold held the write lock).
+            let appendedDuringFold = AppendWatch()
+            try views.store.rebuild { _ in
+                guard !appendedDuringFold.started else { return }
+                appendedDuringFold.start(views.store)
+                appendedDuringFold.waitUntilCommitted(seconds: 30)
+            }
+            #expect(appendedDuringFold.committed)
+            let checks = try views.store.verifyProjections()
+            #expect(checks.allSatisfy { $0.holds && $0.checkpoint == $0.head }, "\(checks)")
+            #expect(try views.context(of: "during-rebuild", window: 5)?.messages.map(\.message.messageID) == ["late"])
+        }
+    }
+
     @Test("rebuild is bit-identical, and a lost checkpoint is caught up on open")
     func rebuildAndCatchUp() async throws {
         try await withTemporaryDirectory { directory in
@@ -298,4 +322,27 @@ struct ProjectionStoreTests {
             #expect(SessionCursor(token: "zz") == nil)
         }
     }
+}
+
+/// An append started from inside a rebuild's progress callback, and whether it committed.
+private final class AppendWatch: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    // Written before `done` is signalled, read after.
+    private(set) var started = false
+    private(set) var committed = false
+
+    func start(_ store: EventStore) {
+        started = true
+        let request = AppendRequest(
+            sessionID: "during-rebuild",
+            whenMissing: .create(with: [.sessionCreated(SessionCreated())]),
+            events: [.messageAdded(MessageAdded(messageID: "late", role: .user, content: .text("written while the fold ran")))]
+        )
+        store.append(request) { outcome in
+            if case .success = outcome { self.committed = true }
+            self.done.signal()
+        }
+    }
+
+    func waitUntilCommitted(seconds: Int) { _ = done.wait(timeout: .now() + .seconds(seconds)) }
 }

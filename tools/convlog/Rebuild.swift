@@ -7,8 +7,9 @@ struct Rebuild: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild projections from the log and swap them in, in one transaction.",
         discussion: """
-            Safe while the daemon runs: the rebuild holds LMDB's write lock, so the daemon's \
-            appends wait until the new tables are committed (readers see the old tables until then). \
+            Safe while the daemon runs: it folds a snapshot of the log while the daemon keeps \
+            appending, then swaps the new tables in with one short write transaction (readers see \
+            the old tables until then) and applies the events appended meanwhile. \
             The window's size is the daemon's setting: while a daemon serves the log, a different \
             --window is refused (restart convlogd with --window N; it rebuilds the window on start).
 

@@ -154,29 +154,37 @@ extension EventStore {
         tail.dropThrough(try Self.materialize(projectors, schema: schema, environment: environment))
     }
 
-    /// Rebuilds the named projections (all when `names` is empty) from the whole log, in one write
-    /// transaction: readers see the old tables or the new ones, never a mix, and a concurrent writer
-    /// (another process included) waits on LMDB's write lock until the swap is committed.
+    /// Rebuilds the named projections (all when `names` is empty) from the whole log: folds a read
+    /// snapshot without LMDB's write lock (appends, from this process or another, go on), swaps the
+    /// tables in one write transaction (readers see the old tables or the new ones, never a mix;
+    /// the new ones are checkpointed at the snapshot's head), then applies what was appended meanwhile.
     /// - Parameter progress: called every 100,000 events read, with the count so far.
     /// - Returns: the number of events folded.
     /// - Throws: ``EventStoreError/Code/invalidAppend`` for an unknown name.
     @discardableResult
     public func rebuild(_ names: [String] = [], progress: (UInt64) -> Void = { _ in }) throws -> UInt64 {
         let selected = try selectProjectors(names)
-        return try environment.writeGrowingMap { txn in
+        // Fold a snapshot without LMDB's write lock, so appends go on meanwhile...
+        let (fresh, folded, through) = try environment.read { txn in
+            let through = try headSequence(txn: txn)
             let (fresh, folded) = try freshRows(of: selected, txn: txn, progress: progress)
+            return (fresh, folded, through)
+        }
+        // ...swap the tables in (checkpoint: the snapshot's head)...
+        try environment.writeGrowingMap { txn in
             let stored = try schema.storedFingerprints(txn: txn)
-            let head = try headSequence(txn: txn)
             for (projector, rows) in zip(selected, fresh) {
                 for (table, tableRows) in zip(projector.tables, rows) {
                     try txn.clear(table)
                     for row in tableRows { try txn.put(table, key: row.key, value: row.value, append: true) }
                 }
                 try schema.adoptFingerprint(of: projector, stored: stored, txn: txn)
-                try schema.setCheckpoint(head, of: projector, txn: txn)
+                try schema.setCheckpoint(through, of: projector, txn: txn)
             }
-            return folded
         }
+        // ...and apply what was appended during the fold.
+        try materializeProjections()
+        return folded
     }
 
     /// Compares each projection with a fresh fold of the log through its checkpoint (digests of
