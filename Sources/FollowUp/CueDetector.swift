@@ -265,8 +265,11 @@ enum CueDetector {
         if ["i", "you", "he", "she", "we", "they", "it"].contains(next) || (index + 1 < tokens.count && tokens[index + 1].isCapitalized) {
             return false
         }
-        // Followed by nothing, a preposition or "one": a pronoun ("change that to …", "not that one").
-        if tokens[index].endsClause || next.isEmpty || Lexicon.prepositions.contains(next) || next == "one" { return true }
+        // Followed by nothing, a preposition, a verb particle or "one": a pronoun ("change that to …",
+        // "break that down by week", "not that one").
+        if tokens[index].endsClause || next.isEmpty || Lexicon.prepositions.contains(next) || Lexicon.particles.contains(next) || next == "one" {
+            return true
+        }
         guard index > 0 else { return true }
         let previous = tokens[index - 1]
         if previous.endsClause || Lexicon.discourseMarkers.contains(previous.lower) { return true }

@@ -17,6 +17,9 @@ enum Lexicon {
         "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "has", "have", "had",
         "can", "could", "will", "would", "shall", "should", "may", "might", "must", "'s",
     ]
+    /// Verb particles: "that" before one is a pointer ("break that down", "sum that up").
+    static let particles: Set<String> = ["down", "up", "out", "apart", "off", "back", "over"]
+
     static let prepositions: Set<String> = [
         "in", "on", "at", "for", "from", "to", "of", "with", "by", "about", "over", "under", "between", "during",
         "before", "after", "since", "until", "into", "through", "per", "than", "without", "within", "among", "across",

@@ -43,7 +43,7 @@ enum StandaloneRewriter {
                 words[position] = possessive ? entity + "'s" : entity
                 changed = true
             case "demonstrative":
-                if position + 1 < tokens.count, TopicExtractor.isContent(tokens[position + 1]) {
+                if position + 1 < tokens.count, TopicExtractor.isContent(tokens[position + 1]), !Lexicon.particles.contains(tokens[position + 1].lower) {
                     // "those artists" → "the artists that start with A-E" when the noun was in the previous question.
                     let noun = tokens[position + 1].lower
                     if let previous, let clause = relativeClause(after: noun, in: previous) {
@@ -59,7 +59,8 @@ enum StandaloneRewriter {
                         changed = true
                     }
                 } else if let entity = thing {
-                    words[position] = entity
+                    // "break that down" → "break the click rate down"; a name stands without an article.
+                    words[position] = entity.first?.isUppercase == true ? entity : "the " + entity
                     changed = true
                 }
             case "definite":
@@ -145,8 +146,11 @@ enum StandaloneRewriter {
             words.replaceSubrange(start...position, with: fragment.map(\.text))
             return join(words, question: isQuestion)
         }
-        // 4. A name replaces the last name.
-        let fragmentNames = TopicExtractor.properNouns(fragment)
+        // 4. A name replaces the last name ("and for France?" after "… in Spain last month?"). In a
+        // fragment a capitalized word is a name even where it opens the fragment.
+        let fragmentNames = TopicExtractor.properNouns(fragment).isEmpty
+            ? fragment.filter { $0.isCapitalized && !Lexicon.function.contains($0.lower) }.map(\.text)
+            : TopicExtractor.properNouns(fragment)
         if let name = fragmentNames.last, let oldName = TopicExtractor.properNouns(previous).last, let range = span(of: oldName, in: previous) {
             words.replaceSubrange(range, with: [name])
             return join(words, question: isQuestion)
@@ -156,7 +160,17 @@ enum StandaloneRewriter {
             words[position] = number.text
             return join(words, question: isQuestion)
         }
-        // 6. Otherwise the fragment is added to the previous question.
+        // 6. A measure replaces the previous one ("and for revenue?" after "What was the click rate …?").
+        let determiners: Set<String> = ["the", "a", "an"]
+        let measure = fragment.drop { determiners.contains($0.lower) }
+        if !measure.isEmpty, fragmentNames.isEmpty, TopicExtractor.timeRange(fragment) == nil, !fragment.contains(where: \.isNumber),
+            measure.allSatisfy({ TopicExtractor.isContent($0) }),
+            let oldMetric = TopicExtractor.metric(previous), let range = span(of: oldMetric, in: previous)
+        {
+            words.replaceSubrange(range, with: measure.map(\.text))
+            return join(words, question: isQuestion)
+        }
+        // 7. Otherwise the fragment is added to the previous question.
         words += fragment.map(\.text)
         return join(words, question: isQuestion)
     }
