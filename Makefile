@@ -4,7 +4,7 @@ SWIFT ?= swift
 # client ($CONVLOG_DATA_DIR, else $XDG_DATA_HOME/convlog, else ~/.local/share/convlog).
 DATA_DIR ?= $(or $(CONVLOG_DATA_DIR),$(or $(XDG_DATA_HOME),$(HOME)/.local/share)/convlog)
 
-.PHONY: help deps build release test run bench fuzz openrpc clean
+.PHONY: help deps build release test run install bench fuzz openrpc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,14 @@ run: release ## build and start the daemon on the default data dir, ~/.local/sha
 	@echo "convlogd: data in $(DATA_DIR), socket $(DATA_DIR)/convlogd.sock (the convlog CLI and the Python client find it there by default)"
 	exec .build/release/convlogd --data-dir "$(DATA_DIR)"
 
+PREFIX ?= /usr/local
+install: deps ## install convlogd and convlog into $(PREFIX)/bin (Swift runtime linked in: they run on a host without Swift)
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product convlogd
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product convlog
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 755 .build-static/release/convlogd .build-static/release/convlog "$(DESTDIR)$(PREFIX)/bin/"
+	@echo "installed convlogd and convlog in $(DESTDIR)$(PREFIX)/bin (they need the liblmdb0 and libcurl4 packages at run time)"
+
 bench: deps ## the whole benchmark with its baselines (about 5 minutes); results in bench-results.json
 	./scripts/bench.sh
 
@@ -38,5 +46,5 @@ fuzz: deps ## run the JSON-RPC fuzzer for FUZZ_SECONDS (default 600), corpus in 
 openrpc: ## regenerate the served OpenRPC document from schema/openrpc.json
 	./scripts/embed-openrpc.py
 
-clean: ## remove build products (not ./var)
+clean: ## remove build products (not the data directory)
 	rm -rf .build .build-*

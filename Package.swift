@@ -29,38 +29,44 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // JSON values, the strict RFC 8259 parser, canonical encoding, ISO 8601 times: no dependencies.
+        .target(name: "JSON"),
         .target(
             name: "EventLog",
             dependencies: [
                 "CLMDB",
+                "JSON",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
             name: "Projections",
-            dependencies: ["EventLog"]
+            dependencies: ["EventLog", "JSON"]
         ),
         .target(name: "FollowUp"),
         .target(
             name: "LLMRewriter",
             dependencies: [
-                "CCurl", "FollowUp", "EventLog",
+                "CCurl", "FollowUp", "JSON",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
             name: "ConvLog",
-            dependencies: ["EventLog", "Projections", "FollowUp"]
+            dependencies: ["EventLog", "JSON", "Projections", "FollowUp"]
         ),
         .systemLibrary(name: "CConvLogSystem"),
+        // Wire-level JSON-RPC 2.0: requests, responses, errors, the dispatcher (no socket, no convlog).
+        .target(name: "JSONRPC", dependencies: ["JSON"]),
+        // The convlog method table over the service, and the OpenRPC document.
         .target(
-            name: "RPC",
-            dependencies: ["EventLog", "Projections", "ConvLog", "FollowUp"]
+            name: "ConvLogRPC",
+            dependencies: ["JSON", "JSONRPC", "EventLog", "Projections", "ConvLog", "FollowUp"]
         ),
         .target(
             name: "RPCServer",
             dependencies: [
-                "RPC",
+                "JSONRPC",
                 "CConvLogSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -70,13 +76,15 @@ let package = Package(
         ),
         .target(
             name: "ConvLogClient",
-            dependencies: ["EventLog", "RPC"]
+            dependencies: ["JSON", "JSONRPC"]
         ),
         .executableTarget(
             name: "convlogd",
             dependencies: [
                 "RPCServer",
-                "RPC",
+                "JSON",
+                "JSONRPC",
+                "ConvLogRPC",
                 "ConvLog",
                 "Projections",
                 "EventLog",
@@ -94,7 +102,9 @@ let package = Package(
                 "ConvLog",
                 "FollowUp",
                 "LLMRewriter",
-                "RPC",
+                "JSON",
+                "JSONRPC",
+                "ConvLogRPC",
                 "ConvLogClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -106,6 +116,7 @@ let package = Package(
                 "EventLog",
                 "Projections",
                 "FollowUp",
+                "JSON",
                 "ConvLogClient",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -116,41 +127,41 @@ let package = Package(
         // libFuzzer target for the JSON-RPC front (make fuzz); a replayer of saved inputs otherwise.
         .executableTarget(
             name: "fuzz-rpc",
-            dependencies: ["RPC", "EventLog"],
+            dependencies: ["JSON", "JSONRPC"],
             path: "tools/fuzz-rpc"
         ),
         // A child process for the crash-safety test: appends in a loop and reports each acknowledged append.
         .executableTarget(
             name: "EventLogCrashWriter",
-            dependencies: ["EventLog"],
+            dependencies: ["EventLog", "JSON"],
             path: "Tests/EventLogCrashWriter"
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "EventLog"]
+            dependencies: ["Projections", "EventLog", "JSON"]
         ),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "CLMDB", "EventLogCrashWriter"]
+            dependencies: ["EventLog", "JSON", "CLMDB", "EventLogCrashWriter"]
         ),
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "EventLog", "Projections", "ConvLog", "RPC", "RPCServer", "ConvLogClient", "convlogd",
+                "EventLog", "JSON", "Projections", "ConvLog", "JSONRPC", "ConvLogRPC", "RPCServer", "ConvLogClient", "convlogd",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "FollowUpTests",
-            dependencies: ["FollowUp", "ConvLog", "EventLog"]
+            dependencies: ["FollowUp", "ConvLog", "EventLog", "JSON"]
         ),
         .testTarget(
             name: "LLMRewriterTests",
-            dependencies: ["LLMRewriter", "FollowUp", "ConvLog", "Projections", "EventLog"]
+            dependencies: ["LLMRewriter", "FollowUp", "ConvLog", "Projections", "EventLog", "JSON"]
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["EventLog", "Projections", "convlog", "convlogd", "convlog-bench"]
+            dependencies: ["EventLog", "JSON", "Projections", "convlog", "convlogd", "convlog-bench"]
         ),
     ],
     swiftLanguageModes: [.v6]

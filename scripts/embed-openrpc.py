@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Writes Sources/RPC/OpenRPCDocument.swift from schema/openrpc.json (the document rpc.discover serves)."""
+"""Writes Sources/ConvLogRPC/OpenRPCDocument.swift from schema/openrpc.json (the document rpc.discover serves)."""
 import json
 import pathlib
 
 root = pathlib.Path(__file__).resolve().parent.parent
 document = (root / "schema/openrpc.json").read_text()
 json.loads(document)  # fail early on invalid JSON
-swift = f'''import EventLog
+swift = f'''import JSON
 
 /// The OpenRPC description of the methods, served by `rpc.discover`.
 ///
@@ -22,4 +22,4 @@ public enum OpenRPCDocument {{
 {document}"""##
 }}
 '''
-(root / "Sources/RPC/OpenRPCDocument.swift").write_text(swift)
+(root / "Sources/ConvLogRPC/OpenRPCDocument.swift").write_text(swift)

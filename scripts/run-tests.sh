@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift suites, then the Python client's. Unless CONVLOG_SKIP_LLM=1, it first starts a small real language model
+# Runs every test: the Swift suites, the module-graph and `make install` checks, then the Python client's. Unless CONVLOG_SKIP_LLM=1, it first starts a small real language model
 # (scripts/llm-server.sh) for the LLM-rewriter integration test, and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ else
     echo "CONVLOG_SKIP_LLM=1: the real-model LLM test is skipped" >&2
 fi
 swift test
+./scripts/check-module-graph.py
+./scripts/check-install.sh
 
 # The Python client's tests run against the convlogd that swift test just built.
 venv=.venv-py

@@ -1,6 +1,7 @@
 import EventLog
 import FollowUp
 import Projections
+import JSON
 
 /// How `analyzeFollowUp` writes the standalone question.
 public enum RewriteMode: String, Sendable, CaseIterable {

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import Projections
+import JSON
 
 /// The operations convlog offers, over the event log and its projections.
 ///

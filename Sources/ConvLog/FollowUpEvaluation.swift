@@ -1,5 +1,6 @@
 import EventLog
 import FollowUp
+import JSON
 
 /// Measures the follow-up analyzer on labeled cases (the format of `shared/eval/followup-dev.jsonl`).
 ///

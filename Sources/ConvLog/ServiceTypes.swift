@@ -1,5 +1,6 @@
 import EventLog
 import Projections
+import JSON
 
 /// Limits on what one call may carry. Every limit is in bytes of UTF-8 (JSON in canonical form).
 public struct ServiceLimits: Sendable {

@@ -1,4 +1,5 @@
 import EventLog
+import JSON
 
 /// Checks of identifiers and sizes shared by the service's operations.
 enum Validation {

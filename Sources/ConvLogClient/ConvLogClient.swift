@@ -1,6 +1,6 @@
-import EventLog
 import Foundation
-import RPC
+import JSON
+import JSONRPC
 
 /// A client of `convlogd` over its Unix socket: one connection, one request at a time.
 ///

@@ -1,7 +1,7 @@
-import EventLog
 import FollowUp
 import Foundation
 import NIOConcurrencyHelpers
+import JSON
 
 /// Rewrites follow-ups with a language model behind an OpenAI-compatible
 /// `POST {base}/v1/chat/completions` endpoint, over libcurl.

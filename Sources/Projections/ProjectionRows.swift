@@ -1,5 +1,6 @@
 import Foundation
 import EventLog
+import JSON
 
 /// The byte layout of the projection tables' keys and rows (documented in `schema/event-log.md`).
 enum ProjectionRows {

@@ -1,4 +1,5 @@
 import EventLog
+import JSON
 
 /// What is known of a session: the `sessions` projection's row, folded from the session's events.
 public struct SessionState: Sendable, Hashable {

@@ -1,7 +1,7 @@
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import RPC
+import JSONRPC
 
 /// Serves JSON-RPC frames on one connection.
 ///

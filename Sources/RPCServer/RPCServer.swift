@@ -3,7 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import RPC
+import JSONRPC
 
 /// The JSON-RPC server on a Unix domain socket: one JSON text per line, each connection checked
 /// against a ``PeerPolicy``, bounded in connections, frame size and requests in flight.

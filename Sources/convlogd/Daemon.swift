@@ -5,9 +5,10 @@ import Foundation
 import LLMRewriter
 import Logging
 import Projections
-import RPC
 import RPCServer
 import ServiceLifecycle
+import ConvLogRPC
+import JSONRPC
 
 /// `convlogd`: the conversation-memory daemon.
 @main

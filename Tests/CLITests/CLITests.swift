@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Projections
 import Testing
+import JSON
 
 /// The result of running the `convlog` binary.
 struct CommandResult {

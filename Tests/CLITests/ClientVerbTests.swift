@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import Testing
+import JSON
 
 @Suite("convlog client verbs")
 struct ClientVerbTests {

@@ -1,8 +1,9 @@
 import ConvLogClient
 import EventLog
 import Foundation
-import RPC
 import Testing
+import JSON
+import JSONRPC
 
 /// One malformed input and the error it must get.
 struct BadInput: CustomTestStringConvertible, Sendable {

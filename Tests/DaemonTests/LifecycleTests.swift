@@ -4,6 +4,7 @@ import Foundation
 import Projections
 import Synchronization
 import Testing
+import JSON
 
 /// The `convlogd` binary run as a child process.
 final class DaemonProcess {

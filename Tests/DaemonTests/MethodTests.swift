@@ -3,8 +3,10 @@ import ConvLogClient
 import Projections
 import EventLog
 import Foundation
-import RPC
 import Testing
+import ConvLogRPC
+import JSON
+import JSONRPC
 
 @Suite("JSON-RPC methods over the socket")
 struct MethodTests {

@@ -1,9 +1,10 @@
 import ConvLogClient
 import EventLog
 import Foundation
-import RPC
 import RPCServer
 import Testing
+import JSON
+import JSONRPC
 
 @Suite("Socket security")
 struct SecurityTests {

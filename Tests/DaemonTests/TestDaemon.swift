@@ -4,8 +4,10 @@ import EventLog
 import Foundation
 import Logging
 import Projections
-import RPC
 import RPCServer
+import ConvLogRPC
+import JSON
+import JSONRPC
 
 /// A daemon served in-process on a socket in a fresh temporary directory.
 final class TestDaemon: Sendable {

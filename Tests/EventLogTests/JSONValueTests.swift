@@ -1,4 +1,5 @@
 import Testing
+import JSON
 
 @testable import EventLog
 

@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import FollowUp
 import Testing
+import JSON
 
 @Suite("Follow-up evaluation")
 struct EvaluationTests {

@@ -5,6 +5,7 @@ import Foundation
 import LLMRewriter
 import Projections
 import Testing
+import JSON
 
 private let history = [
     ConversationTurn(speaker: .user, text: "How many artists start with A-E?"),

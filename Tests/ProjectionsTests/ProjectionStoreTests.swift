@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import Testing
+import JSON
 
 @testable import Projections
 

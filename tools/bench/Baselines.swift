@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import JSON
 
 /// The alternatives, measured in the same run: raw LMDB and a raw Unix-socket echo in C, durable
 /// Redis lists driven by the same C load driver as convlogd, and LangGraph's SqliteSaver in Python.

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import JSON
 
 /// Everything one `convlog-bench run` measured, its medians and ratios.
 struct BenchReport {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import JSON
 
 /// `convlog-bench run`: the whole benchmark, convlog through its socket and the alternatives in the same run.
 struct RunBench: ParsableCommand {

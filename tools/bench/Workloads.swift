@@ -2,6 +2,7 @@ import ConvLogClient
 import EventLog
 import Foundation
 import Histogram
+import JSON
 
 /// Latencies in nanoseconds, with HdrHistogram.
 struct LatencyRecorder {

@@ -3,7 +3,8 @@ import ConvLog
 import ConvLogClient
 import EventLog
 import Foundation
-import RPC
+import JSON
+import JSONRPC
 
 /// How the client verbs find the daemon: `--socket`, or the socket of `--data-dir`.
 struct SocketOptions: ParsableArguments {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import RPC
+import ConvLogRPC
 
 /// `convlog`: the operator's tool for a convlog event log.
 @main

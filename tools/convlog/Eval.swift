@@ -4,6 +4,7 @@ import EventLog
 import Foundation
 import FollowUp
 import LLMRewriter
+import JSON
 
 /// `convlog eval`: scores the follow-up analyzer on labeled cases.
 struct Eval: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import JSON
 
 /// `convlog replay`: the log as it happened, verified as it is read.
 struct Replay: ParsableCommand {

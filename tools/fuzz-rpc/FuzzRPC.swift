@@ -4,9 +4,9 @@
 // stream, every frame goes through RPCDispatcher with a table of methods that parse their params
 // strictly, and every answer must itself be valid JSON. A crash, a hang or an invalid answer is a
 // finding. Without -DFUZZING the target builds as a replayer: `fuzz-rpc FILE...` runs saved inputs.
-import EventLog
 import Foundation
-import RPC
+import JSON
+import JSONRPC
 
 let dispatcher = RPCDispatcher(
     methods: [

@@ -1,3 +1,4 @@
+import JSON
 /// Who wrote a message.
 public enum MessageRole: String, Sendable, Hashable, CaseIterable, Codable {
     case user, assistant, system, tool

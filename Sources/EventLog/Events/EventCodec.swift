@@ -1,3 +1,4 @@
+import JSON
 /// The binary form of records in the log (documented in `schema/event-log.md`).
 ///
 /// A record is its canonical bytes followed by `prevHash` (32 bytes) and `hash` (32 bytes):

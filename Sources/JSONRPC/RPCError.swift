@@ -1,4 +1,4 @@
-import EventLog
+import JSON
 
 /// A JSON-RPC 2.0 error object: a code, a message, and optional data.
 ///

@@ -1,4 +1,4 @@
-import EventLog
+import JSON
 
 /// The OpenRPC description of the methods, served by `rpc.discover`.
 ///

@@ -2,6 +2,8 @@ import ConvLog
 import EventLog
 import FollowUp
 import Projections
+import JSON
+import JSONRPC
 
 /// The convlog method table: JSON params in, service call, JSON result out.
 public enum ConvLogMethods {

@@ -1,4 +1,4 @@
-import EventLog
+import JSON
 
 /// One method of the table: answered at once on the caller's thread (fast reads), later in a
 /// task (anything that waits, such as an analysis with a model), or by a completion another

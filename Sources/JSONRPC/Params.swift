@@ -1,4 +1,4 @@
-import EventLog
+import JSON
 
 /// The named parameters of a call, read with errors that name the field at fault.
 public struct Params: Sendable {
