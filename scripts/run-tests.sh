@@ -14,6 +14,9 @@ else
 fi
 swift test
 ./scripts/check-module-graph.py
+# make run serves the data directory every other tool uses by default.
+default_data_dir="${CONVLOG_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/convlog}"
+make -n run | grep -qF -- "--data-dir \"$default_data_dir\"" || { echo "make run does not use the default data directory $default_data_dir" >&2; exit 1; }
 ./scripts/check-install.sh
 
 # The Python client's tests run against the convlogd that swift test just built.
