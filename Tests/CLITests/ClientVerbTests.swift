@@ -45,6 +45,9 @@ struct ClientVerbTests {
         #expect(viaDataDir.status == 0, "\(viaDataDir.errors)")
         let both = try convlog(["sessions", "--data-dir", directory.path, "--socket", socket])
         #expect(both.status != 0 && both.errors.contains("not both"), "\(both.errors)")
+        // ...and a socket locates the log for the offline tools (its directory).
+        let statsViaSocket = try convlog(["stats", "--socket", socket])
+        #expect(statsViaSocket.status == 0 && statsViaSocket.output.contains("sessions"), "\(statsViaSocket.errors)")
         let sessions = try run(["sessions", "--user-id", "alice"])
         #expect(try #require(sessions.objectValue?["sessions"]?.arrayValue).count == 1)
 

@@ -5,7 +5,7 @@ import Foundation
 import Glibc
 import Projections
 
-/// The `--data-dir` option every offline command takes.
+/// How every offline command finds the log: `--data-dir`, or the directory of the daemon's `--socket`.
 struct LogOptions: ParsableArguments {
     @Option(
         name: .customLong("data-dir"),
@@ -16,8 +16,17 @@ struct LogOptions: ParsableArguments {
     )
     var dataDirectory: String?
 
+    @Option(help: ArgumentHelp("The daemon's socket, to find its data directory (the socket's directory) when --data-dir is not given.", valueName: "path"))
+    var socket: String?
+
+    func validate() throws {
+        if socket != nil, dataDirectory != nil { throw ValidationError("give --data-dir or --socket, not both") }
+    }
+
     var directory: URL {
-        dataDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? DefaultLocations.dataDirectory()
+        if let dataDirectory { return URL(fileURLWithPath: dataDirectory, isDirectory: true) }
+        if let socket { return URL(fileURLWithPath: socket).deletingLastPathComponent() }
+        return DefaultLocations.dataDirectory()
     }
 
     /// The pid of the convlogd serving this data directory (it holds `convlogd.lock`), or nil.
@@ -50,6 +59,9 @@ struct LogOptions: ParsableArguments {
     private func open(configuration: EventStore.Configuration, windowCapacity: Int? = nil) throws -> ConversationViews {
         guard FileManager.default.fileExists(atPath: directory.path) else {
             throw CLIError("no data directory at \(directory.path)")
+        }
+        if socket != nil, !FileManager.default.fileExists(atPath: directory.appendingPathComponent("data.mdb").path) {
+            throw CLIError("the socket's directory \(directory.path) holds no event log; give the daemon's --data-dir")
         }
         do {
             return try ConversationViews.open(directory: directory, configuration: configuration, windowCapacity: windowCapacity)
