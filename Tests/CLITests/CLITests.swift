@@ -143,6 +143,21 @@ struct CLITests {
         }
     }
 
+    @Test("a projection built by another version is reported stale (exit 4), not as tampering (exit 3)")
+    func staleProjectionIsNotTampering() async throws {
+        try await withLog { directory in
+            let views = try ConversationViews.open(directory: directory)
+            try views.store.environment.write { txn in
+                // As an older convlog left it: the sessions rows of format 1.
+                try txn.put(views.store.schema.meta, key: Array("fingerprint.sessions".utf8), value: [1])
+            }
+            views.store.close()
+            let result = try convlog(["verify", "--data-dir", directory.path, "--projections"])
+            #expect(result.status == 4, "\(result.output) \(result.errors)")
+            #expect(result.output.contains("projection sessions: STALE") && !result.output.contains("DIFFERS"), "\(result.output)")
+        }
+    }
+
     @Test("rebuild swaps in identical projections and prints events/s")
     func rebuild() async throws {
         try await withLog { directory in

@@ -84,6 +84,8 @@ struct CLIError: Error, CustomStringConvertible {
 /// Exit code 3: the log or a projection is not what was written.
 extension ExitCode {
     static let integrityFailure = ExitCode(3)
+    /// Exit code 4: a projection was built with other parameters or by another version (rebuild it).
+    static let staleProjection = ExitCode(4)
 }
 
 /// Writes a line to standard error.

@@ -7,7 +7,9 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the whole integrity chain, and with --projections that each projection equals a fresh fold of the log.",
         discussion: """
-            Exit 0 when everything holds; 3 with the first difference named otherwise.
+            Exit 0 when everything holds; 3 with the first difference named otherwise (the log or a \
+            projection is not what was written); 4 when a projection was built with other parameters \
+            or by another convlog version (stale, not tampered: rebuild it).
 
             Examples:
               convlog verify
@@ -31,9 +33,14 @@ struct Verify: ParsableCommand {
         } else {
             print("chain: ok, \(report.verifiedEvents) events, head \(report.head.sequence) \(report.head.hash)")
         }
+        var stale: [String] = []
         if projections {
             for check in try views.store.verifyProjections() {
-                if check.holds {
+                if !check.fingerprintMatches {
+                    // Built with other parameters or by another convlog version: not comparable, not tampering.
+                    stale.append(check.name)
+                    print("projection \(check.name): STALE: built with other parameters or by another convlog version; rebuild it (convlog rebuild --projection \(check.name), or restart convlogd)")
+                } else if check.holds {
                     let lag = check.checkpoint < check.head ? " (applied through \(check.checkpoint); a running daemon applies the rest in batches)" : ""
                     print("projection \(check.name): ok, digest \(check.storedDigest)\(lag)")
                 } else {
@@ -41,11 +48,11 @@ struct Verify: ParsableCommand {
                     var reasons: [String] = []
                     if check.storedDigest != check.freshDigest { reasons.append("stored digest \(check.storedDigest) != fresh fold \(check.freshDigest)") }
                     if check.checkpoint > check.head { reasons.append("checkpoint \(check.checkpoint) beyond the head \(check.head)") }
-                    if !check.fingerprintMatches { reasons.append("built with other parameters") }
                     print("projection \(check.name): DIFFERS: \(reasons.joined(separator: "; "))")
                 }
             }
         }
         if !intact { throw ExitCode.integrityFailure }
+        if !stale.isEmpty { throw ExitCode.staleProjection }
     }
 }
