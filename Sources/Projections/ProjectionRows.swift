@@ -33,10 +33,9 @@ enum ProjectionRows {
 
     // MARK: Session rows
 
-    /// The session row's fixed-width fields come first, at these offsets, so that an event that
-    /// changes only them (a message) patches the stored bytes without decoding the JSON parts.
+    /// The session row's fixed-width fields come first (createdAt at 1, then these), so that an
+    /// event that changes only them (a message) patches the stored bytes without decoding the JSON parts.
     enum SessionRowOffset {
-        static let createdAt = 1
         static let lastUpdated = 9
         static let messageCount = 17
         static let version = 25
