@@ -39,8 +39,8 @@ public enum EventCodec {
         writer.writeMedium(sessionID.utf8)
         writer.writeLong(payload)
         let hash = writer.bytes.withUnsafeBytes { EventHash.chaining(previousHash, $0) }
-        previousHash.withUnsafeBytes { writer.bytes.append(contentsOf: $0) }
-        hash.withUnsafeBytes { writer.bytes.append(contentsOf: $0) }
+        writer.bytes += previousHash.bytes
+        writer.bytes += hash.bytes
         return (writer.bytes, hash)
     }
 
@@ -179,8 +179,8 @@ struct ChainLink {
         storedHashBytes = UnsafeRawBufferPointer(rebasing: record[(split + 32)...])
     }
 
-    var previousHash: EventHash { EventHash(raw: previousHashBytes) }
-    var storedHash: EventHash { EventHash(raw: storedHashBytes) }
+    var previousHash: EventHash { EventHash(bytes: Array(previousHashBytes)) }
+    var storedHash: EventHash { EventHash(bytes: Array(storedHashBytes)) }
 
     /// Whether the record's bytes hash to its stored hash: `SHA-256(previousHash ‖ canonical)`.
     var hashHolds: Bool { EventHash.chaining(previousHashBytes, canonical).matches(storedHashBytes) }

@@ -1,37 +1,22 @@
 import Crypto
 import Foundation
 
-/// A SHA-256 digest linking a record to the one before it (32 bytes, stored inline: no allocation).
+/// A SHA-256 digest linking a record to the one before it.
 public struct EventHash: Sendable, Hashable, CustomStringConvertible {
-    private let storage: SIMD4<UInt64>
-
     /// The 32 digest bytes.
-    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+    public let bytes: [UInt8]
 
     /// The `prevHash` of the first record of a log: 32 zero bytes.
-    public static let genesis = EventHash(storage: .zero)
-
-    private init(storage: SIMD4<UInt64>) { self.storage = storage }
+    public static let genesis = EventHash(bytes: [UInt8](repeating: 0, count: 32))
 
     init(bytes: [UInt8]) {
         precondition(bytes.count == 32, "an event hash has 32 bytes")
-        storage = bytes.withUnsafeBytes { $0.loadUnaligned(as: SIMD4<UInt64>.self) }
-    }
-
-    /// The hash whose 32 bytes start `raw`.
-    init(raw: UnsafeRawBufferPointer) {
-        precondition(raw.count >= 32, "an event hash has 32 bytes")
-        storage = raw.loadUnaligned(as: SIMD4<UInt64>.self)
-    }
-
-    /// Calls `body` with the 32 bytes.
-    func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try Swift.withUnsafeBytes(of: storage, body)
+        self.bytes = bytes
     }
 
     /// `SHA-256(previous ‖ canonical)`: the hash of a record whose canonical bytes are `canonical`.
     static func chaining(_ previous: EventHash, _ canonical: UnsafeRawBufferPointer) -> EventHash {
-        previous.withUnsafeBytes { chaining($0, canonical) }
+        previous.bytes.withUnsafeBytes { chaining($0, canonical) }
     }
 
     /// `SHA-256(previous ‖ canonical)`, with the previous hash as raw bytes.
@@ -39,12 +24,13 @@ public struct EventHash: Sendable, Hashable, CustomStringConvertible {
         var hasher = SHA256()
         hasher.update(bufferPointer: previous)
         hasher.update(bufferPointer: canonical)
-        return hasher.finalize().withUnsafeBytes { EventHash(raw: $0) }
+        let digest = hasher.finalize()
+        return EventHash(bytes: digest.withUnsafeBytes { [UInt8]($0) })
     }
 
     /// Whether these are the hash's 32 bytes.
     func matches(_ raw: UnsafeRawBufferPointer) -> Bool {
-        raw.count == 32 && EventHash(raw: raw) == self
+        raw.count == 32 && bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, 32) == 0 }
     }
 
     /// Lower-case hexadecimal.
