@@ -3,6 +3,8 @@
 # (scripts/llm-server.sh) for the LLM-rewriter integration test, and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A crash fails the run at once: Swift's backtracer can hang a piped run (SWIFT-NOTES, pitfall 13).
+export SWIFT_BACKTRACE=enable=no
 
 if [ "${CONVLOG_SKIP_LLM:-0}" != 1 ]; then
     url=$(scripts/llm-server.sh start)
