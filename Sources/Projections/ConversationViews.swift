@@ -15,6 +15,8 @@ public struct ConversationViews: Sendable {
     public let sessions: SessionsProjector
     /// The `window` projection.
     public let window: WindowProjector
+    /// The `checkpoints` projection (LangGraph threads).
+    public let checkpoints: CheckpointProjector
 
     /// Opens the event log in `directory` with the `sessions` and `window` projections, bringing
     /// them up to date with the log (and rebuilding the window when its capacity changed).
@@ -29,12 +31,13 @@ public struct ConversationViews: Sendable {
             let capacity = windowCapacity
                 ?? WindowProjector.capacity(fromFingerprint: fingerprints["window"])
                 ?? RecentWindow.defaultCapacity
-            return [try SessionsProjector(txn: txn), try WindowProjector(capacity: capacity, txn: txn)]
+            return [try SessionsProjector(txn: txn), try WindowProjector(capacity: capacity, txn: txn), try CheckpointProjector(txn: txn)]
         }
         guard let sessions = store.projectors.lazy.compactMap({ $0 as? SessionsProjector }).first,
-            let window = store.projectors.lazy.compactMap({ $0 as? WindowProjector }).first
-        else { preconditionFailure("the factory above makes both projectors") }
-        return ConversationViews(store: store, sessions: sessions, window: window)
+            let window = store.projectors.lazy.compactMap({ $0 as? WindowProjector }).first,
+            let checkpoints = store.projectors.lazy.compactMap({ $0 as? CheckpointProjector }).first
+        else { preconditionFailure("the factory above makes every projector") }
+        return ConversationViews(store: store, sessions: sessions, window: window, checkpoints: checkpoints)
     }
 
     /// A session's state, or nil when it does not exist.

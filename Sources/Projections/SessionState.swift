@@ -47,7 +47,7 @@ public struct SessionState: Sendable, Hashable {
     /// - `SessionCreated` sets user id, metadata and creation time (a repeated one changes nothing else);
     /// - `MessageAdded` counts the message;
     /// - `ContextUpdated` merges its changes into the context, a `null` value removing its key;
-    /// - an event type this build does not know only advances ``version`` and ``lastUpdated``.
+    /// - a checkpoint event, or an event type this build does not know, only advances ``version`` and ``lastUpdated``.
     ///
     /// A session whose first event is not `SessionCreated` starts with no user and no metadata.
     public static func folding(_ state: SessionState?, _ record: RecordedEvent) -> SessionState {
@@ -71,18 +71,18 @@ public struct SessionState: Sendable, Hashable {
                     next.context[key] = value
                 }
             }
-        case .unrecognized:
+        case .checkpointPut, .writesPut, .threadDeleted, .checkpointsRemoved, .threadCopied, .unrecognized:
             break
         }
         return next
     }
 
     /// Whether folding `event` into an existing state changes only its counters and positions
-    /// (``version``, ``lastSequence``, ``lastUpdated``, ``messageCount``): true for a message and
-    /// for an event type this build does not know.
+    /// (``version``, ``lastSequence``, ``lastUpdated``, ``messageCount``): true for a message, a
+    /// checkpoint event and an event type this build does not know.
     public static func changesOnlyCounters(_ event: Event) -> Bool {
         switch event {
-        case .messageAdded, .unrecognized: true
+        case .messageAdded, .checkpointPut, .writesPut, .threadDeleted, .checkpointsRemoved, .threadCopied, .unrecognized: true
         case .sessionCreated, .contextUpdated: false
         }
     }

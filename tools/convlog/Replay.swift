@@ -113,10 +113,30 @@ enum EventTextFormat {
             return "\(message.role.rawValue) [\(message.messageID)]: \(content)"
         case .contextUpdated(let update):
             return "\(update.source.rawValue): \(JSONValue.object(update.changes).canonicalString)"
+        case .checkpointPut(let put):
+            let blobs = put.blobs.map { blob in
+                switch blob.value {
+                case .bytes(let value): "\(blob.channel)@\(blob.version)=\(value.bytes.count)B"
+                case .messages(let versions): "\(blob.channel)@\(blob.version)=\(versions.count) messages"
+                }
+            }
+            return "ns=\(quoted(put.namespace)) id=\(put.checkpointID) parent=\(put.parentID ?? "-") "
+                + "metadata=\(JSONValue.object(put.metadata).canonicalString) blobs=[\(blobs.joined(separator: ", "))]"
+        case .writesPut(let put):
+            let writes = put.writes.map { "\($0.index):\($0.channel)=\($0.value.bytes.count)B" }
+            return "ns=\(quoted(put.namespace)) checkpoint=\(put.checkpointID) task=\(put.taskID) writes=[\(writes.joined(separator: ", "))]"
+        case .threadDeleted:
+            return "every checkpoint of the thread deleted; older checkpoint ids fenced"
+        case .checkpointsRemoved(let removed):
+            return removed.checkpoints.map { "ns=\(quoted($0.namespace)) id=\($0.checkpointID)" }.joined(separator: ", ")
+        case .threadCopied(let copied):
+            return "copied from thread \(copied.sourceThreadID)"
         case .unrecognized(_, let payload):
             return "(\(payload.count) payload bytes of a type this build does not know)"
         }
     }
+
+    private static func quoted(_ text: String) -> String { "\"\(text)\"" }
 
     private static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)

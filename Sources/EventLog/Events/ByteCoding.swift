@@ -27,6 +27,16 @@ package struct ByteWriter {
         write(bigEndian: UInt32(field.count))
         bytes.append(contentsOf: field)
     }
+
+    /// An unsigned integer in 1–10 bytes, seven bits per byte, least significant first (LEB128).
+    package mutating func writeVarint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
 }
 
 /// Reads what ``ByteWriter`` wrote, failing with ``RecordDecodingError`` instead of reading past the end.
@@ -69,6 +79,19 @@ package struct ByteReader {
 
     package mutating func readLong() throws(RecordDecodingError) -> UnsafeRawBufferPointer {
         try readBytes(count: Int(try read(bigEndian: UInt32.self)))
+    }
+
+    /// An integer written by ``ByteWriter/writeVarint(_:)``.
+    package mutating func readVarint() throws(RecordDecodingError) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try readByte()
+            guard shift < 64 else { throw .invalidCode(field: "varint", value: byte) }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
     }
 
     package mutating func readString(_ field: UnsafeRawBufferPointer, name: String) throws(RecordDecodingError) -> String {

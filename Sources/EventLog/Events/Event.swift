@@ -66,6 +66,11 @@ public enum Event: Sendable, Hashable {
     case sessionCreated(SessionCreated)
     case messageAdded(MessageAdded)
     case contextUpdated(ContextUpdated)
+    case checkpointPut(CheckpointPut)
+    case writesPut(WritesPut)
+    case threadDeleted(ThreadDeleted)
+    case checkpointsRemoved(CheckpointsRemoved)
+    case threadCopied(ThreadCopied)
     /// A type this build does not know, kept as its name and opaque payload bytes.
     case unrecognized(type: String, payload: [UInt8])
 
@@ -75,6 +80,11 @@ public enum Event: Sendable, Hashable {
         case .sessionCreated: EventType.sessionCreated
         case .messageAdded: EventType.messageAdded
         case .contextUpdated: EventType.contextUpdated
+        case .checkpointPut: EventType.checkpointPut
+        case .writesPut: EventType.writesPut
+        case .threadDeleted: EventType.threadDeleted
+        case .checkpointsRemoved: EventType.checkpointsRemoved
+        case .threadCopied: EventType.threadCopied
         case .unrecognized(let type, _): type
         }
     }
@@ -85,7 +95,14 @@ public enum EventType {
     public static let sessionCreated = "SessionCreated"
     public static let messageAdded = "MessageAdded"
     public static let contextUpdated = "ContextUpdated"
+    public static let checkpointPut = "CheckpointPut"
+    public static let writesPut = "WritesPut"
+    public static let threadDeleted = "ThreadDeleted"
+    public static let checkpointsRemoved = "CheckpointsRemoved"
+    public static let threadCopied = "ThreadCopied"
 
     /// The types this build decodes (a log may also hold types of newer builds, kept opaque).
-    public static let known = [sessionCreated, messageAdded, contextUpdated]
+    public static let known = [
+        sessionCreated, messageAdded, contextUpdated, checkpointPut, writesPut, threadDeleted, checkpointsRemoved, threadCopied,
+    ]
 }

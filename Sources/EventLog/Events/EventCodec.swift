@@ -107,6 +107,11 @@ public enum EventCodec {
         case .contextUpdated(let update):
             writer.write(SourceCode.codes[update.source]!)
             writer.writeLong(JSONValue.object(update.changes).canonicalBytes)
+        case .checkpointPut(let put): encode(put, into: &writer)
+        case .writesPut(let put): encode(put, into: &writer)
+        case .threadDeleted: break
+        case .checkpointsRemoved(let removed): encode(removed, into: &writer)
+        case .threadCopied(let copied): writer.writeMedium(copied.sourceThreadID.utf8)
         case .unrecognized(_, let payload):
             writer.bytes = payload
         }
@@ -142,6 +147,12 @@ public enum EventCodec {
             guard let source = SourceCode.sources[sourceCode] else { throw .invalidCode(field: "source", value: sourceCode) }
             let changes = try object(try reader.readLong(), field: "changes")
             event = .contextUpdated(ContextUpdated(changes: changes, source: source))
+        case EventType.checkpointPut: event = .checkpointPut(try decodeCheckpointPut(&reader))
+        case EventType.writesPut: event = .writesPut(try decodeWritesPut(&reader))
+        case EventType.threadDeleted: event = .threadDeleted(ThreadDeleted())
+        case EventType.checkpointsRemoved: event = .checkpointsRemoved(try decodeCheckpointsRemoved(&reader))
+        case EventType.threadCopied:
+            event = .threadCopied(ThreadCopied(sourceThreadID: try reader.readString(try reader.readMedium(), name: "sourceThreadId")))
         default:
             return .unrecognized(type: type, payload: Array(bytes))
         }
@@ -149,7 +160,7 @@ public enum EventCodec {
         return event
     }
 
-    private static func json(_ bytes: UnsafeRawBufferPointer, field: String) throws(RecordDecodingError) -> JSONValue {
+    static func json(_ bytes: UnsafeRawBufferPointer, field: String) throws(RecordDecodingError) -> JSONValue {
         do {
             return try JSONValue(parsing: bytes)
         } catch {
@@ -157,7 +168,7 @@ public enum EventCodec {
         }
     }
 
-    private static func object(_ bytes: UnsafeRawBufferPointer, field: String) throws(RecordDecodingError) -> [String: JSONValue] {
+    static func object(_ bytes: UnsafeRawBufferPointer, field: String) throws(RecordDecodingError) -> [String: JSONValue] {
         guard let members = try json(bytes, field: field).objectValue else { throw .invalidJSON(field: field) }
         return members
     }

@@ -34,9 +34,60 @@ extension Event {
             ])
         case .contextUpdated(let update):
             return .object(["changes": .object(update.changes), "source": .string(update.source.rawValue)])
+        case .checkpointPut(let put):
+            var data: [String: JSONValue] = [
+                "checkpointNs": .string(put.namespace),
+                "checkpointId": .string(put.checkpointID),
+                "checkpoint": put.checkpoint.jsonValue,
+                "metadata": .object(put.metadata),
+                "channelVersions": .object(put.channelVersions.mapValues(JSONValue.string)),
+                "blobs": .array(put.blobs.map(\.jsonValue)),
+            ]
+            if let parentID = put.parentID { data["parentCheckpointId"] = .string(parentID) }
+            return .object(data)
+        case .writesPut(let put):
+            return .object([
+                "checkpointNs": .string(put.namespace),
+                "checkpointId": .string(put.checkpointID),
+                "taskId": .string(put.taskID),
+                "taskPath": .string(put.taskPath),
+                "writes": .array(put.writes.map { write in
+                    ["idx": .integer(write.index), "channel": .string(write.channel), "value": write.value.jsonValue]
+                }),
+            ])
+        case .threadDeleted:
+            return .object([:])
+        case .checkpointsRemoved(let removed):
+            return .object([
+                "checkpoints": .array(removed.checkpoints.map { ["checkpointNs": .string($0.namespace), "checkpointId": .string($0.checkpointID)] })
+            ])
+        case .threadCopied(let copied):
+            return .object(["sourceThreadId": .string(copied.sourceThreadID)])
         case .unrecognized(_, let payload):
             return .object(["payloadBase64": .string(Data(payload).base64EncodedString())])
         }
+    }
+}
+
+extension TypedBytes {
+    /// `{"type": …, "data": base64}`, the form the checkpoint methods exchange.
+    public var jsonValue: JSONValue {
+        ["type": .string(type), "data": .string(Data(bytes).base64EncodedString())]
+    }
+}
+
+extension ChannelBlob {
+    /// `{"channel", "version"}` with `type` and base64 `data`, or `messageVersions` for a message list.
+    public var jsonValue: JSONValue {
+        var object: [String: JSONValue] = ["channel": .string(channel), "version": .string(version)]
+        switch value {
+        case .bytes(let bytes):
+            object["type"] = .string(bytes.type)
+            object["data"] = .string(Data(bytes.bytes).base64EncodedString())
+        case .messages(let versions):
+            object["messageVersions"] = .array(versions.map { .integer(Int64(bitPattern: $0)) })
+        }
+        return .object(object)
     }
 }
 

@@ -40,13 +40,37 @@ public struct AppendRequest: Sendable {
     }
 
     public var streams: [Stream]
+    /// Checked inside the commit before anything else; its refusal fails the request and nothing is written.
+    public var precondition: (any AppendPrecondition)?
+    /// Whether a request whose message ids are already stored is a retry, answered with the
+    /// original positions (the default). A caller that pins every stream with an expected version
+    /// read together with the stored message ids sets false: its ids are known to be new.
+    public var answersStoredMessageIDsAsRetry = true
 
-    public init(streams: [Stream]) { self.streams = streams }
+    public init(streams: [Stream], precondition: (any AppendPrecondition)? = nil) {
+        self.streams = streams
+        self.precondition = precondition
+    }
 
     /// A request for one session.
-    public init(sessionID: String, expectedVersion: UInt64? = nil, whenMissing: WhenMissing = .append, events: [Event]) {
+    public init(
+        sessionID: String,
+        expectedVersion: UInt64? = nil,
+        whenMissing: WhenMissing = .append,
+        events: [Event],
+        precondition: (any AppendPrecondition)? = nil
+    ) {
         self.streams = [Stream(sessionID: sessionID, expectedVersion: expectedVersion, whenMissing: whenMissing, events: events)]
+        self.precondition = precondition
     }
+}
+
+/// A rule an append must satisfy at commit time, checked by the writer inside the commit's
+/// transaction: it sees every earlier append of the same commit, and the projections that apply
+/// on commit (``LogProjector/appliesOnCommit``) are up to date in it.
+public protocol AppendPrecondition: Sendable {
+    /// Nil when the append may proceed, else why not (typically ``EventStoreError/Code/preconditionFailed``).
+    func refusal(in txn: borrowing LMDBTransaction) throws -> EventStoreError?
 }
 
 /// Where an event is stored.
@@ -87,6 +111,8 @@ public struct EventStoreError: Error, Sendable, CustomStringConvertible {
         public static let closed = Code("closed")
         /// The session has no event and the request asked to refuse (``AppendRequest/WhenMissing/refuse``).
         public static let sessionNotFound = Code("sessionNotFound")
+        /// The request's ``AppendRequest/precondition`` refused it; nothing was written.
+        public static let preconditionFailed = Code("preconditionFailed")
         /// The directory holds no convlog event log (or something else).
         public static let notAnEventLog = Code("notAnEventLog")
         /// The log was written by a newer convlog.
@@ -102,7 +128,7 @@ public struct EventStoreError: Error, Sendable, CustomStringConvertible {
     /// For ``Code/versionConflict``: the session's actual version.
     public var actualVersion: UInt64?
 
-    init(_ code: Code, _ message: String, sessionID: String? = nil) {
+    public init(_ code: Code, _ message: String, sessionID: String? = nil) {
         self.code = code
         self.message = message
         self.sessionID = sessionID

@@ -174,3 +174,59 @@ extension EventStore {
         }
     }
 }
+
+extension EventStore {
+    /// The record at `sequence` in `txn`'s snapshot, or nil when there is none.
+    package func record(at sequence: UInt64, txn: borrowing LMDBTransaction) throws -> RecordedEvent? {
+        try txn.get(schema.events, key: LogSchema.sequenceKey(sequence)).map { try EventCodec.decodeRecord($0) }
+    }
+
+    /// A session's version (0 when it has no event) and the records of those of `messageIDs` it
+    /// holds, by message id, in `txn`'s snapshot.
+    package func storedMessages(
+        _ messageIDs: some Sequence<String>,
+        in sessionID: String,
+        txn: borrowing LMDBTransaction
+    ) throws -> (version: UInt64, messages: [String: RecordedEvent]) {
+        let newer = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn)
+        var version = newer.last?.sessionVersion ?? 0
+        if version == 0, let head = try txn.get(schema.streams, key: LogSchema.headKey(sessionID)) { version = LogSchema.readUInt64(head) }
+        var newerMessages: [String: RecordedEvent] = [:]
+        for record in newer {
+            if case .messageAdded(let message) = record.event { newerMessages[message.messageID] = record }
+        }
+        var found: [String: RecordedEvent] = [:]
+        for messageID in messageIDs {
+            if let record = newerMessages[messageID] {
+                found[messageID] = record
+            } else if let sequence = try txn.get(schema.streams, key: LogSchema.messageKey(sessionID, messageID: messageID)),
+                let record = try record(at: LogSchema.readUInt64(sequence), txn: txn)
+            {
+                found[messageID] = record
+            }
+        }
+        return (version, found)
+    }
+
+    /// The records of a session at `versions`, by version, in `txn`'s snapshot (absent versions are left out).
+    package func records(
+        inSession sessionID: String,
+        versions: some Sequence<UInt64>,
+        txn: borrowing LMDBTransaction
+    ) throws -> [UInt64: RecordedEvent] {
+        let newer = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn)
+        let firstNewer = newer.first?.sessionVersion ?? .max
+        let newerByVersion = Dictionary(newer.map { ($0.sessionVersion, $0) }) { first, _ in first }
+        var found: [UInt64: RecordedEvent] = [:]
+        for version in versions where found[version] == nil {
+            if version >= firstNewer {
+                found[version] = newerByVersion[version]
+            } else if let sequence = try txn.get(schema.streams, key: LogSchema.streamKey(sessionID, version: version)),
+                let record = try record(at: LogSchema.readUInt64(sequence), txn: txn)
+            {
+                found[version] = record
+            }
+        }
+        return found
+    }
+}

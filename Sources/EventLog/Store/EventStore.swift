@@ -181,6 +181,8 @@ private struct LogWriter: Sendable {
     let queue: GroupCommitQueue
     let tail: UnmaterializedTail
     let configuration: EventStore.Configuration
+    /// The projectors applied inside each commit (``LogProjector/appliesOnCommit``).
+    var appliedOnCommit: [any LogProjector] { projectors.filter(\.appliesOnCommit) }
 
     /// The writer thread's loop, until the queue is closed and empty; then it applies what is left.
     func run() {
@@ -214,8 +216,19 @@ private struct LogWriter: Sendable {
         do {
             let (outcomes, appended) = try environment.writeGrowingMap { txn in
                 var appender = try LogAppender(schema: schema, tail: tail, txn: txn, now: LogAppender.wallClockMilliseconds())
+                try EventStore.catchUp(appliedOnCommit, through: appender.lastSequence, schema: schema, txn: txn)
                 var outcomes: [Result<AppendResult, EventStoreError>] = []
-                for append in batch { outcomes.append(try appender.apply(append.request, txn: txn)) }
+                for append in batch {
+                    let before = appender.appended.count
+                    outcomes.append(try appender.apply(append.request, txn: txn))
+                    // The next append's precondition sees this one's effect.
+                    for record in appender.appended[before...] {
+                        for projector in appliedOnCommit { try projector.apply(record, in: txn) }
+                    }
+                }
+                if !appender.appended.isEmpty {
+                    for projector in appliedOnCommit { try schema.setCheckpoint(appender.lastSequence, of: projector, txn: txn) }
+                }
                 return (outcomes, appender.appended)
             }
             // Readers overlay the tail: add it before answering, so every answer is readable at once.

@@ -44,7 +44,8 @@ struct LogAppender {
     /// Applies one request. Domain refusals are returned; storage failures are thrown (the caller
     /// aborts the transaction).
     mutating func apply(_ request: PreparedAppend, txn: borrowing LMDBTransaction) throws -> Result<AppendResult, EventStoreError> {
-        if let originals = try storedOriginals(of: request, txn: txn) {
+        if let refusal = try request.precondition?.refusal(in: txn) { return .failure(refusal) }
+        if request.answersStoredMessageIDsAsRetry, let originals = try storedOriginals(of: request, txn: txn) {
             return .success(AppendResult(positions: originals, isDuplicate: true))
         }
         // Every stream is checked before anything is written: (its start version, its entries).

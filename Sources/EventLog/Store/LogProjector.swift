@@ -23,6 +23,14 @@ public protocol LogProjector: Sendable {
     func apply(_ event: RecordedEvent, in txn: borrowing LMDBTransaction) throws
     /// An empty in-memory fold of this projection, to be fed the whole log.
     func makeFold() -> any ProjectionFold
+    /// Whether the writer applies it inside each commit's own transaction, right after each append
+    /// (so ``AppendPrecondition``s can read it, and reads need no overlay), instead of in later
+    /// batches. For projections whose events are rare next to messages. Default: false.
+    var appliesOnCommit: Bool { get }
+}
+
+extension LogProjector {
+    public var appliesOnCommit: Bool { false }
 }
 
 /// A projection folded in memory from the whole log, for rebuilds and verification.
@@ -144,6 +152,25 @@ extension EventStore {
                 return (count, max(last, checkpoints.max() ?? 0))
             }
             if count < chunk { return through }
+        }
+    }
+
+    /// Brings `projectors` up to `head` inside `txn`, applying the records after their checkpoints:
+    /// the writer's first step for the projections it applies on commit, which are behind only
+    /// after a rebuild swapped in tables folded from an older snapshot.
+    static func catchUp(_ projectors: [any LogProjector], through head: UInt64, schema: LogSchema, txn: borrowing LMDBTransaction) throws {
+        for projector in projectors {
+            let checkpoint = try schema.checkpoint(of: projector, txn: txn)
+            guard checkpoint < head else { continue }
+            if checkpoint == 0 { for table in projector.tables { try txn.clear(table) } }
+            try txn.withCursor(schema.events) { cursor in
+                var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(checkpoint + 1))
+                while let current = entry {
+                    try projector.apply(try EventCodec.decodeRecord(current.value), in: txn)
+                    entry = try cursor.next()
+                }
+            }
+            try schema.setCheckpoint(head, of: projector, txn: txn)
         }
     }
 

@@ -25,6 +25,8 @@ struct PreparedAppend: Sendable {
     }
 
     let streams: [Stream]
+    let precondition: (any AppendPrecondition)?
+    let answersStoredMessageIDsAsRetry: Bool
     /// Payload bytes in all, to bound the size of a group commit.
     let byteCount: Int
 
@@ -57,6 +59,8 @@ struct PreparedAppend: Sendable {
         }
         self.streams = streams
         self.byteCount = byteCount
+        precondition = request.precondition
+        answersStoredMessageIDsAsRetry = request.answersStoredMessageIDsAsRetry
     }
 
     /// Checks and encodes one event; `messageIDs` collects the request's message ids (each may
