@@ -16,6 +16,11 @@ public struct ConvLogError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let payloadTooLarge = Code("payloadTooLarge")
         public static let shuttingDown = Code("shuttingDown")
         public static let storageFull = Code("storageFull")
+        /// A checkpoint write for a thread deleted at or after that checkpoint (a late write).
+        public static let threadDeleted = Code("threadDeleted")
+        /// A message of a `messages` channel has the id of a stored message of the thread but
+        /// other content, or a reference names no stored message: ``ConvLogError/field`` says which.
+        public static let messageConflict = Code("messageConflict")
     }
 
     public var code: Code

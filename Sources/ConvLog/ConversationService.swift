@@ -207,7 +207,7 @@ public final class ConversationService: Sendable {
     // MARK: Helpers
 
     /// Appends, translating the store's errors into the service's.
-    private func append(_ request: AppendRequest) async throws -> AppendResult {
+    func append(_ request: AppendRequest) async throws -> AppendResult {
         do {
             return try await views.store.append(request)
         } catch {
@@ -216,7 +216,7 @@ public final class ConversationService: Sendable {
     }
 
     /// The service's form of a store error; other errors pass through.
-    private static func serviceError(_ error: any Error) -> any Error {
+    static func serviceError(_ error: any Error) -> any Error {
         (error as? EventStoreError).map(ConvLogError.init(storeError:)) ?? error
     }
 }
@@ -231,6 +231,7 @@ extension ConvLogError {
         case .closed: self.init(.shuttingDown, "the daemon is shutting down")
         case .storageFull: self.init(.storageFull, error.message)
         case .sessionNotFound: self = .notFound(error.sessionID ?? "")
+        case .preconditionFailed: self.init(.threadDeleted, error.message, field: "checkpointId")
         default: self.init(.invalidParams, error.message)
         }
     }

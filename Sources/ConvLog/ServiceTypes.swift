@@ -12,6 +12,8 @@ public struct ServiceLimits: Sendable {
     public var maxContextBytes = 64 << 10
     /// A follow-up query.
     public var maxQueryBytes = 8 << 10
+    /// The opaque bytes of one `putCheckpoint` (checkpoint and values) or `putWrites`.
+    public var maxCheckpointBytes = 8 << 20
     /// Items one `listSessions` or `readEvents` call returns.
     public var maxPageSize = 1_000
 

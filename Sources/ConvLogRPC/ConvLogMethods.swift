@@ -137,6 +137,7 @@ public enum ConvLogMethods {
                 ]
             },
         ]
+        methods.merge(CheckpointMethods.table(service: service)) { _, checkpoint in checkpoint }
         methods.merge(extraMethods) { _, extra in extra }
         methods["rpc.discover"] = .immediate { _ in OpenRPCDocument.value }
         return methods
@@ -159,6 +160,8 @@ public enum ConvLogMethods {
         case .payloadTooLarge: code = RPCError.payloadTooLargeCode
         case .shuttingDown: code = RPCError.shuttingDownCode
         case .storageFull: code = RPCError.storageFullCode
+        case .threadDeleted: code = RPCError.threadDeletedCode
+        case .messageConflict: code = RPCError.messageConflictCode
         default: code = RPCError.internalErrorCode
         }
         return RPCError(code: code, message: error.message, data: data.isEmpty ? nil : .object(data))

@@ -30,6 +30,8 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     public static let payloadTooLargeCode = -32004
     public static let shuttingDownCode = -32005
     public static let storageFullCode = -32006
+    public static let threadDeletedCode = -32007
+    public static let messageConflictCode = -32008
 
     public static func parseError(_ reason: String) -> RPCError {
         RPCError(code: parseErrorCode, message: "Parse error: \(reason)")

@@ -131,6 +131,12 @@ public struct CheckpointProjector: LogProjector {
         }
     }
 
+    /// Whether the thread has pending writes (possibly for checkpoints not stored).
+    public func hasWrites(thread: String, txn: borrowing LMDBTransaction) throws -> Bool {
+        let prefix = CheckpointKeys.threadPrefix(thread)
+        return try txn.withCursor(table(.writes)) { cursor in try cursor.seek(atOrAfter: prefix)?.key.starts(with: prefix) ?? false }
+    }
+
     /// Where a channel's value at a version is: the sequence of its ``CheckpointPut`` and its index among the blobs.
     public func blob(thread: String, namespace: String, channel: String, version: String, txn: borrowing LMDBTransaction) throws -> (sequence: UInt64, index: Int)? {
         try txn.get(table(.blobs), key: CheckpointKeys.blob(thread, namespace, channel: channel, version: version)).map(CheckpointKeys.readReference)

@@ -1,0 +1,325 @@
+import EventLog
+import Foundation
+import JSON
+import Projections
+
+/// The LangGraph checkpointer: checkpoints, channel values and pending writes of threads, stored
+/// in the conversation log. A thread is a session whose id is the thread id; the messages of its
+/// root namespace's `messages` channel are that session's messages, stored once each.
+extension ConversationService {
+    // MARK: Writes
+
+    /// Stores a checkpoint and the values of its changed channels, atomically, durably.
+    ///
+    /// Messages of a message list that the thread does not hold yet are appended to its session
+    /// first, in the same commit; the checkpoint keeps their session versions. When another write
+    /// to the thread lands between the read of its messages and the commit, the put is planned again.
+    /// - Throws: ``ConvLogError`` `invalidParams`, `payloadTooLarge`, `threadDeleted` (a late write
+    ///   of a deleted thread), `messageConflict` (a message id stored with other content, or a
+    ///   reference to no stored message: send the channel as bytes, or in full).
+    public func putCheckpoint(_ request: PutCheckpointRequest) async throws -> PutCheckpointResult {
+        try CheckpointValidation.check(request, limits: limits)
+        for _ in 0..<Self.maximumPutAttempts {
+            let plan = try planPut(request)
+            var append = AppendRequest(
+                sessionID: request.threadID,
+                expectedVersion: plan.newMessages.isEmpty ? nil : plan.baseVersion,
+                whenMissing: .create(with: [.sessionCreated(SessionCreated())]),
+                events: plan.newMessages.map(Event.messageAdded) + [.checkpointPut(plan.put)],
+                precondition: views.checkpoints.fence(thread: request.threadID, checkpointIDs: [request.checkpointID])
+            )
+            // The new messages' ids were read absent at `baseVersion`, which the append pins.
+            append.answersStoredMessageIDsAsRetry = false
+            do {
+                let result = try await self.append(append)
+                return PutCheckpointResult(sequence: result.positions.last!.sequence, messageVersions: plan.messageVersions)
+            } catch let error as ConvLogError where error.code == .versionConflict {
+                continue  // another write reached the thread first: read its messages again
+            }
+        }
+        throw ConvLogError(.versionConflict, "thread \(request.threadID) kept changing while its checkpoint was stored; retry", field: "threadId")
+    }
+
+    /// How often ``putCheckpoint(_:)`` plans again when the thread moved under it.
+    static var maximumPutAttempts: Int { 16 }
+
+    /// A put made concrete against one snapshot of the thread.
+    private struct PutPlan {
+        var put: CheckpointPut
+        /// The messages to append before the checkpoint, in order.
+        var newMessages: [MessageAdded]
+        /// The session's version the plan was made at.
+        var baseVersion: UInt64
+        var messageVersions: [String: [UInt64]]
+    }
+
+    private func planPut(_ request: PutCheckpointRequest) throws -> PutPlan {
+        let listed = request.values.flatMap { value -> [MessageEntry] in
+            if case .messages(let entries) = value.value { entries } else { [] }
+        }
+        let fullIDs = listed.compactMap { entry -> String? in if case .full(let message) = entry { message.messageID } else { nil } }
+        let referenced = listed.compactMap { entry -> UInt64? in if case .stored(_, let version) = entry { version } else { nil } }
+        let (baseVersion, stored, atVersions) = try views.store.environment.read { txn in
+            let (version, stored) = try views.store.storedMessages(Set(fullIDs), in: request.threadID, txn: txn)
+            return (version, stored, try views.store.records(inSession: request.threadID, versions: referenced, txn: txn))
+        }
+        // A new session starts with its SessionCreated at version 1.
+        var nextVersion = baseVersion == 0 ? 2 : baseVersion + 1
+        var newMessages: [MessageAdded] = []
+        var assigned: [String: UInt64] = [:]
+        var blobs: [ChannelBlob] = []
+        var messageVersions: [String: [UInt64]] = [:]
+        for (channel, version, value) in request.values {
+            switch value {
+            case .bytes(let bytes):
+                blobs.append(ChannelBlob(channel: channel, version: version, value: .bytes(bytes)))
+            case .messages(let entries):
+                var versions: [UInt64] = []
+                for (position, entry) in entries.enumerated() {
+                    let field = "values[\(channel)].messages[\(position)]"
+                    switch entry {
+                    case .stored(let messageID, let messageVersion):
+                        guard case .messageAdded(let message)? = atVersions[messageVersion]?.event, message.messageID == messageID else {
+                            throw ConvLogError(.messageConflict, "\(field): thread \(request.threadID) holds no message \(messageID) at version \(messageVersion)", field: field)
+                        }
+                        versions.append(messageVersion)
+                    case .full(let message):
+                        if let record = stored[message.messageID] {
+                            guard record.event == .messageAdded(message) else {
+                                throw ConvLogError(
+                                    .messageConflict,
+                                    "\(field): thread \(request.threadID) holds message \(message.messageID) with other content; send the channel as bytes",
+                                    field: field
+                                )
+                            }
+                            versions.append(record.sessionVersion)
+                        } else if let version = assigned[message.messageID] {
+                            versions.append(version)
+                        } else {
+                            assigned[message.messageID] = nextVersion
+                            versions.append(nextVersion)
+                            newMessages.append(message)
+                            nextVersion += 1
+                        }
+                    }
+                }
+                blobs.append(ChannelBlob(channel: channel, version: version, value: .messages(versions: versions)))
+                messageVersions[channel] = versions
+            }
+        }
+        let put = CheckpointPut(
+            namespace: request.namespace,
+            checkpointID: request.checkpointID,
+            parentID: request.parentID,
+            checkpoint: request.checkpoint,
+            metadata: request.metadata,
+            channelVersions: request.channelVersions,
+            blobs: blobs
+        )
+        return PutPlan(put: put, newMessages: newMessages, baseVersion: baseVersion, messageVersions: messageVersions)
+    }
+
+    /// Stores the writes of a task against a checkpoint, which need not be stored yet. Safe to
+    /// retry: an ordinary write already stored for (checkpoint, task, index) is kept; writes to
+    /// special channels (negative indices) replace the stored one.
+    /// - Returns: the log sequence of the record, or nil when `writes` is empty (nothing is stored).
+    /// - Throws: ``ConvLogError`` `invalidParams`, `payloadTooLarge`, `threadDeleted`.
+    @discardableResult
+    public func putWrites(threadID: String, namespace: String, checkpointID: String, taskID: String, taskPath: String, writes: [PendingWrite])
+        async throws -> UInt64?
+    {
+        let put = WritesPut(namespace: namespace, checkpointID: checkpointID, taskID: taskID, taskPath: taskPath, writes: writes)
+        try CheckpointValidation.check(threadID: threadID, put, limits: limits)
+        guard !writes.isEmpty else { return nil }
+        let result = try await append(
+            AppendRequest(
+                sessionID: threadID,
+                whenMissing: .create(with: [.sessionCreated(SessionCreated())]),
+                events: [.writesPut(put)],
+                precondition: views.checkpoints.fence(thread: threadID, checkpointIDs: [checkpointID])
+            )
+        )
+        return result.positions.last!.sequence
+    }
+
+    /// Deletes every checkpoint and write of a thread, and fences it: a later write for a
+    /// checkpoint id at or below the newest deleted one is refused (``ConvLogError/Code/threadDeleted``).
+    /// The thread's messages stay in its session. Nothing happens for a thread with no checkpoint.
+    /// - Returns: whether the thread had checkpoints or writes.
+    @discardableResult
+    public func deleteThread(_ threadID: String) async throws -> Bool {
+        try CheckpointValidation.threadID(threadID)
+        let held = try views.store.environment.read { txn in
+            try !views.checkpoints.checkpoints(thread: threadID, namespace: nil, txn: txn).isEmpty
+                || views.checkpoints.hasWrites(thread: threadID, txn: txn)
+        }
+        guard held else { return false }
+        _ = try await append(AppendRequest(sessionID: threadID, whenMissing: .refuse, events: [.threadDeleted(ThreadDeleted())]))
+        return true
+    }
+
+    /// Removes the checkpoints (and their writes) whose metadata `run_id` is one of `runIDs`, in every thread.
+    /// - Returns: how many checkpoints were removed.
+    @discardableResult
+    public func deleteForRuns(_ runIDs: [String]) async throws -> Int {
+        for runID in runIDs { try Validation.identifier(runID, field: "runIds") }
+        let runs = Set(runIDs.map(JSONValue.string))
+        guard !runs.isEmpty else { return 0 }
+        let doomed = try views.store.environment.read { txn in
+            try views.checkpoints.checkpoints(thread: nil, namespace: nil, txn: txn).filter { location in
+                guard case .checkpointPut(let put)? = try views.store.record(at: location.sequence, txn: txn)?.event else { return false }
+                return put.metadata["run_id"].map(runs.contains) ?? false
+            }
+        }
+        try await remove(doomed)
+        return doomed.count
+    }
+
+    /// Copies every checkpoint and write of `source` to `target` (same namespaces and ids).
+    /// - Returns: whether the source had checkpoints to copy.
+    @discardableResult
+    public func copyThread(from source: String, to target: String) async throws -> Bool {
+        try CheckpointValidation.threadID(source, field: "sourceThreadId")
+        try CheckpointValidation.threadID(target, field: "targetThreadId")
+        guard source != target else { throw ConvLogError.invalid("targetThreadId", "must differ from sourceThreadId") }
+        let checkpointIDs = try views.store.environment.read { txn in
+            try views.checkpoints.checkpoints(thread: source, namespace: nil, txn: txn).map(\.checkpointID)
+        }
+        guard !checkpointIDs.isEmpty else { return false }
+        _ = try await append(
+            AppendRequest(
+                sessionID: target,
+                whenMissing: .create(with: [.sessionCreated(SessionCreated())]),
+                events: [.threadCopied(ThreadCopied(sourceThreadID: source))],
+                precondition: views.checkpoints.fence(thread: target, checkpointIDs: checkpointIDs)
+            )
+        )
+        return true
+    }
+
+    /// Prunes the checkpoints of `threadIDs`: keeps the newest of each namespace, or none.
+    /// - Returns: how many checkpoints were removed.
+    @discardableResult
+    public func prune(_ threadIDs: [String], strategy: PruneStrategy) async throws -> Int {
+        for threadID in threadIDs { try CheckpointValidation.threadID(threadID, field: "threadIds") }
+        let doomed = try views.store.environment.read { txn in
+            try Set(threadIDs).flatMap { threadID in
+                let stored = try views.checkpoints.checkpoints(thread: threadID, namespace: nil, txn: txn)
+                guard strategy == .keepLatest else { return stored }
+                // Key order: by namespace, then id; the last of each namespace is its newest.
+                let newest = Dictionary(stored.map { ($0.namespace, $0.checkpointID) }) { _, later in later }
+                return stored.filter { newest[$0.namespace] != $0.checkpointID }
+            }
+        }
+        try await remove(doomed)
+        return doomed.count
+    }
+
+    /// Appends one ``CheckpointsRemoved`` per thread for `locations`.
+    private func remove(_ locations: [CheckpointProjector.Location]) async throws {
+        let byThread = Dictionary(grouping: locations, by: \.threadID)
+        guard !byThread.isEmpty else { return }
+        let streams = byThread.sorted { $0.key < $1.key }.map { threadID, locations in
+            AppendRequest.Stream(
+                sessionID: threadID,
+                events: [.checkpointsRemoved(CheckpointsRemoved(checkpoints: locations.map { CheckpointKey(namespace: $0.namespace, checkpointID: $0.checkpointID) }))]
+            )
+        }
+        _ = try await append(AppendRequest(streams: streams))
+    }
+
+    // MARK: Reads
+
+    /// The checkpoint `checkpointID` of a thread's namespace, or its newest when nil; nil when there is none.
+    public func checkpoint(threadID: String, namespace: String, checkpointID: String?) throws -> StoredCheckpoint? {
+        try CheckpointValidation.threadID(threadID)
+        return try views.store.environment.read { txn in
+            guard let location = try views.checkpoints.checkpoint(thread: threadID, namespace: namespace, id: checkpointID, txn: txn) else { return nil }
+            var reader = CheckpointReader(store: views.store, checkpoints: views.checkpoints)
+            return try reader.checkpoint(at: location, txn: txn)
+        }
+    }
+
+    /// Checkpoints, newest first (by checkpoint id): of one thread (all when nil), of one namespace
+    /// (all when nil), whose metadata has every member of `filter`, with ids below `before`, at most `limit`.
+    public func listCheckpoints(
+        threadID: String?,
+        namespace: String?,
+        filter: [String: JSONValue] = [:],
+        before: String? = nil,
+        limit: Int
+    ) throws -> [StoredCheckpoint] {
+        if let threadID { try CheckpointValidation.threadID(threadID) }
+        return try views.store.environment.read { txn in
+            let locations = try views.checkpoints.checkpoints(thread: threadID, namespace: namespace, txn: txn)
+                .filter { location in before.map { location.checkpointID < $0 } ?? true }
+                .sorted { ($0.checkpointID, $0.threadID, $0.namespace) > ($1.checkpointID, $1.threadID, $1.namespace) }
+            var reader = CheckpointReader(store: views.store, checkpoints: views.checkpoints)
+            var found: [StoredCheckpoint] = []
+            for location in locations where found.count < limit {
+                guard case .checkpointPut(let put)? = try reader.record(at: location.sequence, txn: txn)?.event else { continue }
+                guard filter.allSatisfy({ put.metadata[$0.key] == $0.value }) else { continue }
+                if let checkpoint = try reader.checkpoint(at: location, txn: txn) { found.append(checkpoint) }
+            }
+            return found
+        }
+    }
+}
+
+/// Reads stored checkpoints with their values and writes from one snapshot, decoding each record once.
+private struct CheckpointReader {
+    let store: EventStore
+    let checkpoints: CheckpointProjector
+    private var records: [UInt64: RecordedEvent] = [:]
+
+    init(store: EventStore, checkpoints: CheckpointProjector) {
+        self.store = store
+        self.checkpoints = checkpoints
+    }
+
+    mutating func record(at sequence: UInt64, txn: borrowing LMDBTransaction) throws -> RecordedEvent? {
+        if let record = records[sequence] { return record }
+        let record = try store.record(at: sequence, txn: txn)
+        records[sequence] = record
+        return record
+    }
+
+    mutating func checkpoint(at location: CheckpointProjector.Location, txn: borrowing LMDBTransaction) throws -> StoredCheckpoint? {
+        guard case .checkpointPut(let put)? = try record(at: location.sequence, txn: txn)?.event else { return nil }
+        var values: [String: (version: String, value: ChannelValue)] = [:]
+        for (channel, version) in put.channelVersions {
+            guard let (sequence, index) = try checkpoints.blob(thread: location.threadID, namespace: location.namespace, channel: channel, version: version, txn: txn),
+                let holder = try record(at: sequence, txn: txn), case .checkpointPut(let holding) = holder.event, holding.blobs.indices.contains(index)
+            else { continue }
+            switch holding.blobs[index].value {
+            case .bytes(let bytes):
+                values[channel] = (version, .bytes(bytes))
+            case .messages(let versions):
+                // The messages live in the session of the record that holds the list (the source, for a copied thread).
+                let held = try store.records(inSession: holder.sessionID, versions: versions, txn: txn)
+                let messages = versions.compactMap { version -> (UInt64, MessageAdded)? in
+                    guard case .messageAdded(let message)? = held[version]?.event else { return nil }
+                    return (version, message)
+                }
+                values[channel] = (version, .messages(messages))
+            }
+        }
+        var pending: [StoredWrite] = []
+        for (sequence, index) in try checkpoints.writes(thread: location.threadID, namespace: location.namespace, checkpointID: location.checkpointID, txn: txn) {
+            guard case .writesPut(let put)? = try record(at: sequence, txn: txn)?.event, put.writes.indices.contains(index) else { continue }
+            pending.append(StoredWrite(taskID: put.taskID, taskPath: put.taskPath, write: put.writes[index]))
+        }
+        pending.sort { ($0.taskPath, $0.taskID, $0.write.index) < ($1.taskPath, $1.taskID, $1.write.index) }
+        return StoredCheckpoint(
+            threadID: location.threadID,
+            namespace: location.namespace,
+            checkpointID: location.checkpointID,
+            parentID: put.parentID,
+            checkpoint: put.checkpoint,
+            metadata: put.metadata,
+            values: values,
+            pendingWrites: pending,
+            sequence: location.sequence
+        )
+    }
+}
