@@ -78,7 +78,8 @@ public struct CheckpointProjector: LogProjector {
     func rows(of kind: CheckpointTable, prefix: [UInt8], txn: borrowing LMDBTransaction) throws -> [ProjectionRow] {
         try txn.withCursor(table(kind)) { cursor in
             var rows: [ProjectionRow] = []
-            var entry = try cursor.seek(atOrAfter: prefix)
+            // LMDB refuses an empty key: an empty prefix starts at the first row.
+            var entry = prefix.isEmpty ? try cursor.first() : try cursor.seek(atOrAfter: prefix)
             while let current = entry, current.key.starts(with: prefix) {
                 rows.append(ProjectionRow(key: Array(current.key), value: Array(current.value)))
                 entry = try cursor.next()

@@ -9,8 +9,8 @@ from ._protocol import default_socket_path
 from .aio import AsyncClient
 from .client import Client
 from .errors import (
-    ConvLogError, InternalError, InvalidParams, InvalidRequest, MethodNotFound, ParseError, PayloadTooLarge,
-    SessionExists, SessionNotFound, ShuttingDown, StorageFull, TransportError, VersionConflict,
+    ConvLogError, InternalError, InvalidParams, InvalidRequest, MessageConflict, MethodNotFound, ParseError, PayloadTooLarge,
+    SessionExists, SessionNotFound, ShuttingDown, StorageFull, ThreadDeleted, TransportError, VersionConflict,
 )
 from .types import (
     AddedMessage, Context, ContextUpdate, CreatedSession, Event, EventPage, FollowUpAnalysis, Health, Message, Session,
@@ -19,8 +19,8 @@ from .types import (
 
 __all__ = [
     "AddedMessage", "AsyncClient", "Client", "Context", "ContextUpdate", "ConvLogError", "CreatedSession", "Event", "EventPage",
-    "FollowUpAnalysis", "Health", "InternalError", "InvalidParams", "InvalidRequest", "Message", "MethodNotFound", "ParseError",
+    "FollowUpAnalysis", "Health", "InternalError", "InvalidParams", "InvalidRequest", "Message", "MessageConflict", "MethodNotFound", "ParseError",
     "PayloadTooLarge", "Session", "SessionExists", "SessionNotFound", "SessionPage", "ShuttingDown", "Stats", "StorageFull",
-    "Topic", "TransportError", "VersionConflict", "default_socket_path",
+    "ThreadDeleted", "Topic", "TransportError", "VersionConflict", "default_socket_path",
 ]
 __version__ = "0.2.0"

@@ -61,4 +61,8 @@ def new_id() -> str:
 
 #: Methods whose calls may be sent again after a timeout or a lost connection. `add` is safe
 #: because the client always sends a message id; the others only read.
-RETRYABLE = {"add", "getContext", "analyzeFollowUp", "getSession", "listSessions", "readEvents", "health", "stats"}
+RETRYABLE = {
+    "add", "getContext", "analyzeFollowUp", "getSession", "listSessions", "readEvents", "health", "stats",
+    # The checkpointer's methods are all idempotent (see schema/openrpc.json).
+    "putCheckpoint", "putWrites", "getCheckpoint", "listCheckpoints", "deleteThread", "deleteForRuns", "copyThread", "prune",
+}

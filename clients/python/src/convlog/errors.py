@@ -81,11 +81,22 @@ class StorageFull(ConvLogError):
     code = -32006
 
 
+class ThreadDeleted(ConvLogError):
+    """A checkpoint write for a thread deleted at or after that checkpoint (a late write)."""
+    code = -32007
+
+
+class MessageConflict(ConvLogError):
+    """A message sent with a checkpoint has a stored message's id but other content, or refers to
+    no stored message. ``ConvLogSaver`` handles it by sending the channel another way."""
+    code = -32008
+
+
 _BY_CODE: dict[int, type[ConvLogError]] = {
     cls.code: cls  # type: ignore[misc]
     for cls in (
         ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, SessionNotFound,
-        SessionExists, VersionConflict, PayloadTooLarge, ShuttingDown, StorageFull,
+        SessionExists, VersionConflict, PayloadTooLarge, ShuttingDown, StorageFull, ThreadDeleted, MessageConflict,
     )
 }
 

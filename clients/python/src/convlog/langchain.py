@@ -22,7 +22,8 @@ CLEARED_AFTER_KEY = "langchain.clearedAfter"
 #: content, which is the convlog message's content): tool calls, names, ids, response metadata.
 MESSAGE_KEY = "langchain"
 
-_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+#: LangChain message types stored by convlog, and the convlog role of each.
+ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 _TYPES = {"user": "human", "assistant": "ai", "system": "system", "tool": "tool"}
 
 _shared_clients: dict[str | None, Client] = {}
@@ -65,7 +66,7 @@ class ConvLogChatMessageHistory(BaseChatMessageHistory):
             return []
         if self.window is not None:
             recent = self.client.get_context(self.session_id, window=self.window).messages
-            return [_to_langchain(m.role, m.content, m.message_id, m.metadata) for m in recent if m.sequence > cleared_after]
+            return [to_langchain(m.role, m.content, m.message_id, m.metadata) for m in recent if m.sequence > cleared_after]
         stored: list[BaseMessage] = []
         start: int | None = cleared_after + 1
         while start is not None:
@@ -73,13 +74,13 @@ class ConvLogChatMessageHistory(BaseChatMessageHistory):
             for event in page.events:
                 if event.type == "MessageAdded":
                     data = event.data
-                    stored.append(_to_langchain(data["role"], data["content"], data["messageId"], data.get("metadata", {})))
+                    stored.append(to_langchain(data["role"], data["content"], data["messageId"], data.get("metadata", {})))
             start = page.next
         return stored
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         for message in messages:
-            role = _ROLES.get(message.type)
+            role = ROLES.get(message.type)
             if role is None:
                 raise ValueError(f"convlog stores user, assistant, system and tool messages, not {message.type!r}")
             rest = message_to_dict(message)["data"]
@@ -97,7 +98,8 @@ class ConvLogChatMessageHistory(BaseChatMessageHistory):
         self.client.update_context(self.session_id, {CLEARED_AFTER_KEY: last})
 
 
-def _to_langchain(role: str, content: Any, message_id: str, metadata: dict[str, Any]) -> BaseMessage:
+def to_langchain(role: str, content: Any, message_id: str, metadata: dict[str, Any]) -> BaseMessage:
+    """A stored convlog message as the LangChain message it was stored from."""
     rest = dict(metadata.get(MESSAGE_KEY) or {})
     rest["content"] = content
     if rest.get("id") is None:
