@@ -101,7 +101,12 @@ struct Daemon: AsyncParsableCommand {
                 let elapsed = ContinuousClock.now - started
                 return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             },
-            mapError: ConvLogMethods.mapError
+            mapError: { [logger] error in
+                let mapped = ConvLogMethods.mapError(error)
+                // The client sees only "Internal error": the operator needs the cause.
+                if mapped.code == RPCError.internalErrorCode { logger.error("internal error answering a request", metadata: ["error": "\(error)"]) }
+                return mapped
+            }
         )
         var serverConfiguration = RPCServer.Configuration(socketPath: settings.socket.path)
         serverConfiguration.maximumFrameBytes = settings.maxFrameBytes

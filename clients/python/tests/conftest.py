@@ -24,33 +24,64 @@ def daemon_binary() -> Path:
     return path
 
 
-@pytest.fixture
-def daemon():
-    """A running convlogd; yields its socket path. Stopped (SIGTERM) after the test, bounded in time."""
-    with tempfile.TemporaryDirectory(prefix="convlog-py-", dir="/tmp") as directory:
-        socket_path = os.path.join(directory, "d.sock")
-        process = subprocess.Popen(
-            [str(daemon_binary()), "--data-dir", os.path.join(directory, "data"), "--socket", socket_path, "--log-level", "error"],
+class DaemonProcess:
+    """A real convlogd on a data directory and socket, started and stopped by the test, bounded in time."""
+
+    def __init__(self, directory: str) -> None:
+        self.data_dir = os.path.join(directory, "data")
+        self.socket_path = os.path.join(directory, "d.sock")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        self.process = subprocess.Popen(
+            [str(daemon_binary()), "--data-dir", self.data_dir, "--socket", self.socket_path, "--log-level", "error"],
             stderr=subprocess.PIPE,
         )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    Client(socket_path, timeout=2).health()
-                    break
-                except Exception:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"convlogd did not start: {process.stderr.read().decode() if process.stderr else ''}")
-                    time.sleep(0.02)
-            yield socket_path
-        finally:
-            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while True:
             try:
-                assert process.wait(timeout=20) == 0
-            finally:
-                if process.poll() is None:
-                    process.kill()
+                Client(self.socket_path, timeout=2).health()
+                return self.socket_path
+            except Exception:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"convlogd did not start: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        """SIGTERM; the daemon must exit cleanly."""
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        process.send_signal(signal.SIGTERM)
+        try:
+            assert process.wait(timeout=20) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+            self.process = None
+
+
+@pytest.fixture
+def daemon_process():
+    """A convlogd the test starts, stops, kills and restarts itself (stopped at the end)."""
+    with tempfile.TemporaryDirectory(prefix="convlog-py-", dir="/tmp") as directory:
+        handle = DaemonProcess(directory)
+        try:
+            yield handle
+        finally:
+            handle.stop()
+
+
+@pytest.fixture
+def daemon(daemon_process):
+    """A running convlogd; yields its socket path. Stopped (SIGTERM) after the test."""
+    yield daemon_process.start()
 
 
 @pytest.fixture
