@@ -22,6 +22,36 @@ struct EventCodecTests {
         .contextUpdated(ContextUpdated(changes: ["topic": ["entity": "artists"], "stale": .null], source: .analyzer)),
         .contextUpdated(ContextUpdated(changes: ["lastSql": "SELECT 1"], source: .client)),
         .unrecognized(type: "SessionArchived", payload: [1, 2, 3]),
+        .checkpointPut(
+            CheckpointPut(
+                namespace: "",
+                checkpointID: "1f0c-02",
+                parentID: "1f0c-01",
+                checkpoint: TypedBytes(type: "msgpack", bytes: [0x81, 0xA1, 0x76, 0x01]),
+                metadata: ["source": "loop", "step": 2, "run_id": "r-1"],
+                channelVersions: ["messages": "00000002.0.5", "__start__": "00000001.0.1"],
+                blobs: [
+                    ChannelBlob(channel: "messages", version: "00000002.0.5", value: .messages(versions: [2, 3, 7, 5, 300, 70_000])),
+                    ChannelBlob(channel: "__start__", version: "00000001.0.1", value: .bytes(TypedBytes(type: "empty", bytes: []))),
+                ]
+            )
+        ),
+        .checkpointPut(
+            CheckpointPut(namespace: "child:1", checkpointID: "c", parentID: nil, checkpoint: TypedBytes(type: "json", bytes: Array("{}".utf8)),
+                          metadata: [:], channelVersions: [:], blobs: [])
+        ),
+        .writesPut(
+            WritesPut(
+                namespace: "", checkpointID: "1f0c-02", taskID: "task-9", taskPath: "~__pregel_pull, respond",
+                writes: [
+                    PendingWrite(index: 0, channel: "messages", value: TypedBytes(type: "msgpack", bytes: [1, 2])),
+                    PendingWrite(index: -1, channel: "__error__", value: TypedBytes(type: "json", bytes: Array("\"boom\"".utf8))),
+                ]
+            )
+        ),
+        .threadDeleted(ThreadDeleted()),
+        .checkpointsRemoved(CheckpointsRemoved(checkpoints: [CheckpointKey(namespace: "", checkpointID: "a"), CheckpointKey(namespace: "x:1", checkpointID: "b")])),
+        .threadCopied(ThreadCopied(sourceThreadID: "thread-src")),
     ]
 
     @Test("every event type survives encode and decode", arguments: sampleEvents)
