@@ -121,10 +121,490 @@ public enum OpenRPCDocument {
       "summary": "Counts and sizes.",
       "params": [],
       "result": { "name": "stats", "schema": { "type": "object", "properties": { "events": { "type": "integer" }, "sessions": { "type": "integer" }, "headSequence": { "type": "integer" }, "headHash": { "type": "string" }, "mapSize": { "type": "integer" }, "windowCapacity": { "type": "integer" } } } }
+    },
+    {
+      "name": "putCheckpoint",
+      "summary": "Store a LangGraph checkpoint with the values of the channels it changed, atomically, acknowledged after fsync. Idempotent: a retry stores the same checkpoint again. Messages of a 'messages' list (root namespace) are stored once each in the thread's session (MessageAdded, id = the message's id); the checkpoint keeps their session versions. A late write of a deleted thread is refused.",
+      "params": [
+        {
+          "name": "threadId",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/SessionId"
+          },
+          "description": "The LangGraph thread id: also the id of the session holding the thread's messages."
+        },
+        {
+          "name": "checkpointNs",
+          "schema": {
+            "type": "string",
+            "default": "",
+            "maxLength": 1024
+          },
+          "description": "The checkpoint namespace: \"\" for the root graph."
+        },
+        {
+          "name": "checkpointId",
+          "required": true,
+          "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 128
+          },
+          "description": "Time-ordered (LangGraph's uuid6): ids compare as strings."
+        },
+        {
+          "name": "parentCheckpointId",
+          "schema": {
+            "type": "string"
+          }
+        },
+        {
+          "name": "checkpoint",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/TypedBytes"
+          },
+          "description": "The checkpoint without its channel values, serialized by the client. Never decoded."
+        },
+        {
+          "name": "metadata",
+          "schema": {
+            "type": "object"
+          },
+          "description": "Filterable by listCheckpoints (equality of top-level members)."
+        },
+        {
+          "name": "channelVersions",
+          "schema": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "string"
+            }
+          },
+          "description": "Every channel's version in the checkpoint (text form): the keys of its values."
+        },
+        {
+          "name": "values",
+          "schema": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ChannelValue"
+            }
+          },
+          "description": "The values of the channels this checkpoint changed (LangGraph's new_versions)."
+        }
+      ],
+      "result": {
+        "name": "stored",
+        "schema": {
+          "type": "object",
+          "required": [
+            "sequence",
+            "messageVersions"
+          ],
+          "properties": {
+            "sequence": {
+              "type": "integer",
+              "description": "The global sequence of the checkpoint's record."
+            },
+            "messageVersions": {
+              "type": "object",
+              "additionalProperties": {
+                "type": "array",
+                "items": {
+                  "type": "integer"
+                }
+              },
+              "description": "Per message-list channel: the session versions of its messages, in list order (send {id, version} next time)."
+            }
+          }
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        },
+        {
+          "$ref": "#/components/errors/PayloadTooLarge"
+        },
+        {
+          "$ref": "#/components/errors/ThreadDeleted"
+        },
+        {
+          "$ref": "#/components/errors/MessageConflict"
+        },
+        {
+          "$ref": "#/components/errors/VersionConflict"
+        },
+        {
+          "$ref": "#/components/errors/StorageFull"
+        }
+      ]
+    },
+    {
+      "name": "putWrites",
+      "summary": "Store the pending writes of a task against a checkpoint (which need not be stored yet). Idempotent: an ordinary write already stored for (checkpoint, task, idx) is kept (first writer wins); writes to special channels (negative idx: __error__ -1, __scheduled__ -2, __interrupt__ -3, __resume__ -4) replace it.",
+      "params": [
+        {
+          "name": "threadId",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/SessionId"
+          },
+          "description": "The LangGraph thread id: also the id of the session holding the thread's messages."
+        },
+        {
+          "name": "checkpointNs",
+          "schema": {
+            "type": "string",
+            "default": "",
+            "maxLength": 1024
+          },
+          "description": "The checkpoint namespace: \"\" for the root graph."
+        },
+        {
+          "name": "checkpointId",
+          "required": true,
+          "schema": {
+            "type": "string"
+          }
+        },
+        {
+          "name": "taskId",
+          "required": true,
+          "schema": {
+            "type": "string"
+          }
+        },
+        {
+          "name": "taskPath",
+          "schema": {
+            "type": "string",
+            "default": ""
+          }
+        },
+        {
+          "name": "writes",
+          "required": true,
+          "schema": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "idx",
+                "channel",
+                "type"
+              ],
+              "properties": {
+                "idx": {
+                  "type": "integer"
+                },
+                "channel": {
+                  "type": "string"
+                },
+                "type": {
+                  "type": "string"
+                },
+                "data": {
+                  "type": "string",
+                  "contentEncoding": "base64"
+                }
+              }
+            }
+          }
+        }
+      ],
+      "result": {
+        "name": "stored",
+        "schema": {
+          "type": "object",
+          "properties": {
+            "sequence": {
+              "type": [
+                "integer",
+                "null"
+              ],
+              "description": "null when writes is empty (nothing stored)."
+            }
+          }
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        },
+        {
+          "$ref": "#/components/errors/PayloadTooLarge"
+        },
+        {
+          "$ref": "#/components/errors/ThreadDeleted"
+        },
+        {
+          "$ref": "#/components/errors/StorageFull"
+        }
+      ]
+    },
+    {
+      "name": "getCheckpoint",
+      "summary": "A checkpoint with its channel values and pending writes (sorted by taskPath, taskId, idx): the given checkpointId, or the newest of the namespace; null when there is none.",
+      "params": [
+        {
+          "name": "threadId",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/SessionId"
+          },
+          "description": "The LangGraph thread id: also the id of the session holding the thread's messages."
+        },
+        {
+          "name": "checkpointNs",
+          "schema": {
+            "type": "string",
+            "default": "",
+            "maxLength": 1024
+          },
+          "description": "The checkpoint namespace: \"\" for the root graph."
+        },
+        {
+          "name": "checkpointId",
+          "schema": {
+            "type": "string"
+          }
+        }
+      ],
+      "result": {
+        "name": "checkpoint",
+        "schema": {
+          "oneOf": [
+            {
+              "$ref": "#/components/schemas/StoredCheckpoint"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        }
+      ]
+    },
+    {
+      "name": "listCheckpoints",
+      "summary": "Checkpoints newest first (by checkpoint id): of one thread (all threads when absent), of one namespace (all when absent), whose metadata has every member of filter, with ids below before, at most limit.",
+      "params": [
+        {
+          "name": "threadId",
+          "schema": {
+            "$ref": "#/components/schemas/SessionId"
+          }
+        },
+        {
+          "name": "checkpointNs",
+          "schema": {
+            "type": "string"
+          }
+        },
+        {
+          "name": "filter",
+          "schema": {
+            "type": "object"
+          }
+        },
+        {
+          "name": "before",
+          "schema": {
+            "type": "string"
+          },
+          "description": "A checkpoint id: only older ones are listed (and the way to page)."
+        },
+        {
+          "name": "limit",
+          "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000,
+            "default": 100
+          }
+        }
+      ],
+      "result": {
+        "name": "page",
+        "schema": {
+          "type": "object",
+          "required": [
+            "checkpoints"
+          ],
+          "properties": {
+            "checkpoints": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/StoredCheckpoint"
+              }
+            }
+          }
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        }
+      ]
+    },
+    {
+      "name": "deleteThread",
+      "summary": "Delete every checkpoint and pending write of a thread and fence it: a later write for a checkpoint id at or below the newest deleted one is refused (ThreadDeleted); newer ids start a new conversation. The ThreadDeleted event stays in the log. The thread's messages stay in its session.",
+      "params": [
+        {
+          "name": "threadId",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/SessionId"
+          },
+          "description": "The LangGraph thread id: also the id of the session holding the thread's messages."
+        }
+      ],
+      "result": {
+        "name": "deleted",
+        "schema": {
+          "type": "object",
+          "properties": {
+            "deleted": {
+              "type": "boolean",
+              "description": "false when the thread had nothing to delete."
+            }
+          }
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        }
+      ]
+    },
+    {
+      "name": "deleteForRuns",
+      "summary": "Remove the checkpoints (and their writes) whose metadata run_id is one of runIds, in every thread.",
+      "params": [
+        {
+          "name": "runIds",
+          "required": true,
+          "schema": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      ],
+      "result": {
+        "name": "removed",
+        "schema": {
+          "type": "object",
+          "properties": {
+            "removed": {
+              "type": "integer"
+            }
+          }
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        }
+      ]
+    },
+    {
+      "name": "copyThread",
+      "summary": "Copy every checkpoint and pending write of a thread to another (same namespaces and ids).",
+      "params": [
+        {
+          "name": "sourceThreadId",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/SessionId"
+          }
+        },
+        {
+          "name": "targetThreadId",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/SessionId"
+          }
+        }
+      ],
+      "result": {
+        "name": "copied",
+        "schema": {
+          "type": "object",
+          "properties": {
+            "copied": {
+              "type": "boolean",
+              "description": "false when the source has no checkpoint."
+            }
+          }
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        },
+        {
+          "$ref": "#/components/errors/ThreadDeleted"
+        }
+      ]
+    },
+    {
+      "name": "prune",
+      "summary": "Prune threads: keep_latest keeps the newest checkpoint of each namespace (with its writes); delete removes every checkpoint (without fencing the thread).",
+      "params": [
+        {
+          "name": "threadIds",
+          "required": true,
+          "schema": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SessionId"
+            }
+          }
+        },
+        {
+          "name": "strategy",
+          "schema": {
+            "enum": [
+              "keep_latest",
+              "delete"
+            ],
+            "default": "keep_latest"
+          }
+        }
+      ],
+      "result": {
+        "name": "removed",
+        "schema": {
+          "type": "object",
+          "properties": {
+            "removed": {
+              "type": "integer"
+            }
+          }
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        }
+      ]
     }
   ],
   "components": {
     "schemas": {
+      "TypedBytes": {"type": "object", "required": ["type"], "description": "A value as the client's serializer made it: its type tag and base64 bytes (absent for an empty value). convlog never decodes it.", "properties": {"type": {"type": "string", "maxLength": 255}, "data": {"type": "string", "contentEncoding": "base64"}}},
+      "ChannelValue": {"type": "object", "required": ["channel", "version"], "description": "A channel's value at a version: opaque bytes (type, data), or a message list (messages).", "properties": {"channel": {"type": "string"}, "version": {"type": "string"}, "type": {"type": "string"}, "data": {"type": "string", "contentEncoding": "base64"}, "messages": {"type": "array", "items": {"type": "object", "required": ["id"], "description": "A stored message as {id, version}; a message in full as {id, role, content, metadata}. Read results carry both.", "properties": {"id": {"type": "string"}, "version": {"type": "integer"}, "role": {"enum": ["user", "assistant", "system", "tool"]}, "content": {"oneOf": [{"type": "string"}, {"type": "array"}, {"type": "object"}]}, "metadata": {"type": "object"}}}}}},
+      "StoredCheckpoint": {"type": "object", "required": ["threadId", "checkpointNs", "checkpointId", "checkpoint", "metadata", "values", "pendingWrites", "sequence"], "properties": {"threadId": {"type": "string"}, "checkpointNs": {"type": "string"}, "checkpointId": {"type": "string"}, "parentCheckpointId": {"type": "string"}, "checkpoint": {"$ref": "#/components/schemas/TypedBytes"}, "metadata": {"type": "object"}, "values": {"type": "array", "items": {"$ref": "#/components/schemas/ChannelValue"}}, "pendingWrites": {"type": "array", "items": {"type": "object", "properties": {"taskId": {"type": "string"}, "taskPath": {"type": "string"}, "idx": {"type": "integer"}, "channel": {"type": "string"}, "type": {"type": "string"}, "data": {"type": "string"}}}}, "sequence": {"type": "integer"}}},
       "SessionId": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$" },
       "Message": { "type": "object", "required": ["messageId", "role", "content", "metadata", "sequence", "version", "timestamp"], "properties": { "messageId": { "type": "string" }, "role": { "enum": ["user", "assistant", "system", "tool"] }, "content": {}, "metadata": { "type": "object" }, "sequence": { "type": "integer" }, "version": { "type": "integer" }, "timestamp": { "type": "string", "format": "date-time" } } },
       "Session": { "type": "object", "required": ["sessionId", "createdAt", "lastUpdated", "metadata", "messageCount", "version", "context"], "properties": { "sessionId": { "type": "string" }, "createdAt": { "type": "string", "format": "date-time" }, "lastUpdated": { "type": "string", "format": "date-time" }, "userId": { "type": "string" }, "metadata": { "type": "object" }, "messageCount": { "type": "integer" }, "version": { "type": "integer" }, "context": { "type": "object" }, "lastTopic": { "$ref": "#/components/schemas/Topic" } } },
@@ -141,7 +621,9 @@ public enum OpenRPCDocument {
       "VersionConflict": { "code": -32003, "message": "The session is not at the expected version", "data": { "field": "expectedVersion", "expected": 0, "actual": 0 } },
       "PayloadTooLarge": { "code": -32004, "message": "Payload too large: a parameter or the request line exceeds the limit", "data": { "field": "the parameter at fault (absent for a too-long line, answered with id null)" } },
       "ShuttingDown": { "code": -32005, "message": "The daemon is stopping" },
-      "StorageFull": { "code": -32006, "message": "The log reached its maximum size" }
+      "StorageFull": { "code": -32006, "message": "The log reached its maximum size" },
+      "ThreadDeleted": {"code": -32007, "message": "A late write of a deleted thread: the checkpoint is at or below the newest deleted one", "data": {"field": "checkpointId"}},
+      "MessageConflict": {"code": -32008, "message": "A message has a stored message's id but other content, or a reference names no stored message: send the channel as bytes, or the messages in full", "data": {"field": "values[channel].messages[i]"}}
     }
   }
 }
