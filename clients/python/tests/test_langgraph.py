@@ -241,3 +241,23 @@ def test_bad_input_gets_typed_errors(daemon):
     with pytest.raises(InvalidParams) as error:
         client.call("prune", threadIds=["t"], strategy="everything")
     assert error.value.field == "strategy"
+
+
+def test_example_continues_the_thread_across_a_daemon_restart(daemon_process):
+    import sys
+
+    def run_example() -> str:
+        done = subprocess.run([sys.executable, str(REPO / "examples" / "langgraph_chat.py"), "--socket", daemon_process.socket_path],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    daemon_process.start()
+    first = run_example()
+    assert "standalone: How many artists start with A-E?" in first
+    daemon_process.stop()
+    daemon_process.start()
+    second = run_example()
+    assert "asked:      Who are those artists?" in second
+    assert "standalone: Who are the artists that start with A-E?" in second
+    assert second.count("human:") == 2 and second.count("ai:") == 2
