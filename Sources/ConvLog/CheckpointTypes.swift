@@ -62,8 +62,9 @@ public struct PutCheckpointResult: Sendable, Hashable {
 /// A stored channel value.
 public enum ChannelValue: Sendable {
     case bytes(TypedBytes)
-    /// The messages with their session versions, in list order.
-    case messages([(version: UInt64, message: MessageAdded)])
+    /// The messages with their session versions, in list order; the message is nil for a version
+    /// the reader said it holds (see ``ConversationService/checkpoint(threadID:namespace:checkpointID:knownMessageVersions:)``).
+    case messages([(version: UInt64, message: MessageAdded?)])
 }
 
 /// A stored pending write, with the task that made it.

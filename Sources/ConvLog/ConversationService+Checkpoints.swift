@@ -58,10 +58,12 @@ extension ConversationService {
             if case .messages(let entries) = value.value { entries } else { [] }
         }
         let fullIDs = listed.compactMap { entry -> String? in if case .full(let message) = entry { message.messageID } else { nil } }
-        let referenced = listed.compactMap { entry -> UInt64? in if case .stored(_, let version) = entry { version } else { nil } }
-        let (baseVersion, stored, atVersions) = try views.store.environment.read { txn in
+        let referenced = listed.compactMap { entry -> (messageID: String, version: UInt64)? in
+            if case .stored(let messageID, let version) = entry { (messageID, version) } else { nil }
+        }
+        let (baseVersion, stored, unheld) = try views.store.environment.read { txn in
             let (version, stored) = try views.store.storedMessages(Set(fullIDs), in: request.threadID, txn: txn)
-            return (version, stored, try views.store.records(inSession: request.threadID, versions: referenced, txn: txn))
+            return (version, stored, try views.store.firstUnheld(referenced, in: request.threadID, txn: txn))
         }
         // A new session starts with its SessionCreated at version 1.
         var nextVersion = baseVersion == 0 ? 2 : baseVersion + 1
@@ -79,7 +81,7 @@ extension ConversationService {
                     let field = "values[\(channel)].messages[\(position)]"
                     switch entry {
                     case .stored(let messageID, let messageVersion):
-                        guard case .messageAdded(let message)? = atVersions[messageVersion]?.event, message.messageID == messageID else {
+                        if let unheld, unheld == (messageID, messageVersion) {
                             throw ConvLogError(.messageConflict, "\(field): thread \(request.threadID) holds no message \(messageID) at version \(messageVersion)", field: field)
                         }
                         versions.append(messageVersion)
@@ -231,11 +233,13 @@ extension ConversationService {
     // MARK: Reads
 
     /// The checkpoint `checkpointID` of a thread's namespace, or its newest when nil; nil when there is none.
-    public func checkpoint(threadID: String, namespace: String, checkpointID: String?) throws -> StoredCheckpoint? {
+    /// - Parameter knownMessageVersions: versions of the thread's messages the caller holds: their
+    ///   messages are not read (``ChannelValue/messages(_:)`` has nil for them).
+    public func checkpoint(threadID: String, namespace: String, checkpointID: String?, knownMessageVersions: Set<UInt64> = []) throws -> StoredCheckpoint? {
         try CheckpointValidation.threadID(threadID)
         return try views.store.environment.read { txn in
             guard let location = try views.checkpoints.checkpoint(thread: threadID, namespace: namespace, id: checkpointID, txn: txn) else { return nil }
-            var reader = CheckpointReader(store: views.store, checkpoints: views.checkpoints)
+            var reader = CheckpointReader(store: views.store, checkpoints: views.checkpoints, knownMessageVersions: knownMessageVersions)
             return try reader.checkpoint(at: location, txn: txn)
         }
     }
@@ -270,11 +274,14 @@ extension ConversationService {
 private struct CheckpointReader {
     let store: EventStore
     let checkpoints: CheckpointProjector
+    /// Versions of the read thread's own messages not to read.
+    let knownMessageVersions: Set<UInt64>
     private var records: [UInt64: RecordedEvent] = [:]
 
-    init(store: EventStore, checkpoints: CheckpointProjector) {
+    init(store: EventStore, checkpoints: CheckpointProjector, knownMessageVersions: Set<UInt64> = []) {
         self.store = store
         self.checkpoints = checkpoints
+        self.knownMessageVersions = knownMessageVersions
     }
 
     mutating func record(at sequence: UInt64, txn: borrowing LMDBTransaction) throws -> RecordedEvent? {
@@ -296,8 +303,10 @@ private struct CheckpointReader {
                 values[channel] = (version, .bytes(bytes))
             case .messages(let versions):
                 // The messages live in the session of the record that holds the list (the source, for a copied thread).
-                let held = try store.records(inSession: holder.sessionID, versions: versions, txn: txn)
-                let messages = versions.compactMap { version -> (UInt64, MessageAdded)? in
+                let known = holder.sessionID == location.threadID ? knownMessageVersions : []
+                let held = try store.records(inSession: holder.sessionID, versions: versions.filter { !known.contains($0) }, txn: txn)
+                let messages = versions.compactMap { version -> (UInt64, MessageAdded?)? in
+                    if known.contains(version) { return (version, nil) }
                     guard case .messageAdded(let message)? = held[version]?.event else { return nil }
                     return (version, message)
                 }

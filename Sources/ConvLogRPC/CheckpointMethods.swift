@@ -61,11 +61,18 @@ enum CheckpointMethods {
             },
             "getCheckpoint": .immediate { raw in
                 let params = try Params(raw)
-                try params.rejectUnknown(["threadId", "checkpointNs", "checkpointId"])
+                try params.rejectUnknown(["threadId", "checkpointNs", "checkpointId", "knownMessageVersions"])
+                let known = try array(params["knownMessageVersions"], field: "knownMessageVersions").map { item in
+                    guard case .integer(let version) = item, version > 0 else {
+                        throw RPCError.invalidParams(field: "knownMessageVersions", "must be an array of positive integers")
+                    }
+                    return UInt64(version)
+                }
                 let checkpoint = try service.checkpoint(
                     threadID: try params.string("threadId"),
                     namespace: try params.optionalString("checkpointNs") ?? "",
-                    checkpointID: try params.optionalString("checkpointId")
+                    checkpointID: try params.optionalString("checkpointId"),
+                    knownMessageVersions: Set(known)
                 )
                 return checkpoint.map(json) ?? .null
             },
@@ -204,7 +211,8 @@ enum CheckpointMethods {
             object["data"] = .string(Data(bytes.bytes).base64EncodedString())
         case .messages(let messages):
             object["messages"] = .array(messages.map { version, message in
-                [
+                guard let message else { return ["version": .integer(Int64(version))] }
+                return [
                     "id": .string(message.messageID),
                     "version": .integer(Int64(version)),
                     "role": .string(message.role.rawValue),

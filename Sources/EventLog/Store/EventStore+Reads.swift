@@ -230,3 +230,32 @@ extension EventStore {
         return found
     }
 }
+
+extension EventStore {
+    /// The first of `messages` (message id and session version) the session does not hold as
+    /// such, in `txn`'s snapshot; nil when it holds them all. Reads only the stream index (and the
+    /// tail): no record is decoded.
+    package func firstUnheld(
+        _ messages: [(messageID: String, version: UInt64)],
+        in sessionID: String,
+        txn: borrowing LMDBTransaction
+    ) throws -> (messageID: String, version: UInt64)? {
+        guard !messages.isEmpty else { return nil }
+        let newer = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn)
+        var newerMessages: [String: UInt64] = [:]
+        for record in newer {
+            if case .messageAdded(let message) = record.event { newerMessages[message.messageID] = record.sessionVersion }
+        }
+        for message in messages {
+            if let version = newerMessages[message.messageID] {
+                if version == message.version { continue }
+                return message
+            }
+            guard let bySequence = try txn.get(schema.streams, key: LogSchema.messageKey(sessionID, messageID: message.messageID)),
+                let byVersion = try txn.get(schema.streams, key: LogSchema.streamKey(sessionID, version: message.version)),
+                LogSchema.readUInt64(bySequence) == LogSchema.readUInt64(byVersion)
+            else { return message }
+        }
+        return nil
+    }
+}

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import json
 import random
 import threading
@@ -50,6 +49,8 @@ from .langchain import MESSAGE_KEY, ROLES, to_langchain
 MESSAGES_CHANNEL = "messages"
 #: Threads whose stored message versions the saver remembers (least recently used are forgotten).
 _REMEMBERED_THREADS = 1024
+#: Idle connections kept per saver (and per event loop).
+_IDLE_CONNECTIONS = 8
 #: Checkpoints fetched per ``listCheckpoints`` call while listing.
 _PAGE = 500
 
@@ -67,14 +68,19 @@ class ConvLogSaver(BaseCheckpointSaver[str]):
         self.socket_path = socket_path or default_socket_path()
         self.timeout = timeout
         self.store_messages_once = store_messages_once
-        self._client = Client(self.socket_path, timeout=timeout)
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
-        # thread id -> message id -> (session version, fingerprint, the message object last seen)
-        self._stored: OrderedDict[str, dict[str, tuple[int, str, BaseMessage]]] = OrderedDict()
+        # Idle connections: LangGraph writes a step's checkpoint and its tasks' writes concurrently,
+        # and the daemon commits concurrent writes together (one fsync).
+        self._idle: list[Client] = []
+        self._async_idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncClient]] = weakref.WeakKeyDictionary()
+        # thread id -> the message objects the saver stored or read for it
+        self._stored: OrderedDict[str, _ThreadMessages] = OrderedDict()
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for client in idle:
+            client.close()
 
     # -- versions ------------------------------------------------------------------------------
 
@@ -91,59 +97,67 @@ class ConvLogSaver(BaseCheckpointSaver[str]):
     # -- sync API ------------------------------------------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self._tuple(self._client.call("getCheckpoint", **_where(config)))
+        hinted = self._call("getCheckpoint", **self._with_hints(_where(config)))
+        try:
+            return self._tuple(hinted)
+        except _Forgotten:
+            return self._tuple(self._call("getCheckpoint", **_where(config)))
 
     def list(self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None, before: RunnableConfig | None = None,
              limit: int | None = None) -> Iterator[CheckpointTuple]:
         query = _ListQuery(config, filter, before, limit)
         while (params := query.next_page()) is not None:
-            yield from query.take(self._client.call("listCheckpoints", **params)["checkpoints"], self._tuple)
+            yield from query.take(self._call("listCheckpoints", **params)["checkpoints"], self._tuple)
 
     def put(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
             new_versions: ChannelVersions) -> RunnableConfig:
         for attempt in self._put_attempts(config, checkpoint, metadata, new_versions):
             try:
-                result = self._client.call("putCheckpoint", **attempt.params)
+                result = self._call("putCheckpoint", **attempt.params)
             except MessageConflict:
                 continue
             return attempt.stored(result)
         raise AssertionError("the last attempt sends every value as bytes")
 
     def put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
-        self._client.call("putWrites", **self._writes_params(config, writes, task_id, task_path))
+        self._call("putWrites", **self._writes_params(config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:
         self._forget(thread_id)
-        self._client.call("deleteThread", threadId=thread_id)
+        self._call("deleteThread", threadId=thread_id)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         if run_ids:
-            self._client.call("deleteForRuns", runIds=list(run_ids))
+            self._call("deleteForRuns", runIds=list(run_ids))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        self._client.call("copyThread", sourceThreadId=source_thread_id, targetThreadId=target_thread_id)
+        self._call("copyThread", sourceThreadId=source_thread_id, targetThreadId=target_thread_id)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         if thread_ids:
-            self._client.call("prune", threadIds=list(thread_ids), strategy=strategy)
+            self._call("prune", threadIds=list(thread_ids), strategy=strategy)
 
     # -- async API -----------------------------------------------------------------------------
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self._tuple(await self._aclient().call("getCheckpoint", **_where(config)))
+        hinted = await self._acall("getCheckpoint", **self._with_hints(_where(config)))
+        try:
+            return self._tuple(hinted)
+        except _Forgotten:
+            return self._tuple(await self._acall("getCheckpoint", **_where(config)))
 
     async def alist(self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
                     before: RunnableConfig | None = None, limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
         query = _ListQuery(config, filter, before, limit)
         while (params := query.next_page()) is not None:
-            for item in query.take((await self._aclient().call("listCheckpoints", **params))["checkpoints"], self._tuple):
+            for item in query.take((await self._acall("listCheckpoints", **params))["checkpoints"], self._tuple):
                 yield item
 
     async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
                    new_versions: ChannelVersions) -> RunnableConfig:
         for attempt in self._put_attempts(config, checkpoint, metadata, new_versions):
             try:
-                result = await self._aclient().call("putCheckpoint", **attempt.params)
+                result = await self._acall("putCheckpoint", **attempt.params)
             except MessageConflict:
                 continue
             return attempt.stored(result)
@@ -151,31 +165,58 @@ class ConvLogSaver(BaseCheckpointSaver[str]):
 
     async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
                           task_path: str = "") -> None:
-        await self._aclient().call("putWrites", **self._writes_params(config, writes, task_id, task_path))
+        await self._acall("putWrites", **self._writes_params(config, writes, task_id, task_path))
 
     async def adelete_thread(self, thread_id: str) -> None:
         self._forget(thread_id)
-        await self._aclient().call("deleteThread", threadId=thread_id)
+        await self._acall("deleteThread", threadId=thread_id)
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         if run_ids:
-            await self._aclient().call("deleteForRuns", runIds=list(run_ids))
+            await self._acall("deleteForRuns", runIds=list(run_ids))
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await self._aclient().call("copyThread", sourceThreadId=source_thread_id, targetThreadId=target_thread_id)
+        await self._acall("copyThread", sourceThreadId=source_thread_id, targetThreadId=target_thread_id)
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         if thread_ids:
-            await self._aclient().call("prune", threadIds=list(thread_ids), strategy=strategy)
+            await self._acall("prune", threadIds=list(thread_ids), strategy=strategy)
 
-    def _aclient(self) -> AsyncClient:
-        """One async client per event loop (an asyncio connection belongs to its loop)."""
+    def _call(self, method: str, **params: Any) -> Any:
+        """Calls on an idle connection (a new one when all are busy), so concurrent calls run concurrently."""
+        with self._lock:
+            client = self._idle.pop() if self._idle else None
+        client = client or Client(self.socket_path, timeout=self.timeout)
+        try:
+            result = client.call(method, **params)
+        except BaseException:
+            client.close()
+            raise
+        with self._lock:
+            if len(self._idle) < _IDLE_CONNECTIONS:
+                self._idle.append(client)
+                return result
+        client.close()
+        return result
+
+    async def _acall(self, method: str, **params: Any) -> Any:
+        """``_call`` for asyncio: connections belong to their event loop."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async_clients.get(loop)
-            if client is None:
-                client = self._async_clients[loop] = AsyncClient(self.socket_path, timeout=self.timeout)
-            return client
+            idle = self._async_idle.setdefault(loop, [])
+            client = idle.pop() if idle else None
+        client = client or AsyncClient(self.socket_path, timeout=self.timeout)
+        try:
+            result = await client.call(method, **params)
+        except BaseException:
+            await client.close()
+            raise
+        with self._lock:
+            if len(idle) < _IDLE_CONNECTIONS:
+                idle.append(client)
+                return result
+        await client.close()
+        return result
 
     # -- requests and results --------------------------------------------------------------------
 
@@ -227,35 +268,80 @@ class ConvLogSaver(BaseCheckpointSaver[str]):
         )
 
     def _message(self, thread_id: str, entry: dict[str, Any]) -> BaseMessage:
+        """The message of a stored entry: the object already made for it when the saver has one
+        (an entry answered without body, because the request said the saver holds it), else a new one."""
+        with self._lock:
+            thread = self._stored.get(thread_id)
+            known = thread.by_version.get(entry["version"]) if thread else None
+        if known is not None and known.unchanged():
+            return known.message
+        if "role" not in entry:
+            raise _Forgotten()
         message = to_langchain(entry["role"], entry["content"], entry["id"], entry.get("metadata", {}))
-        self._remember(thread_id, entry["id"], entry["version"], _fingerprint(_message_entry(message)), message)
+        self._remember(thread_id, entry["version"], message)
         return message
 
-    # -- remembered message versions -----------------------------------------------------------
+    # -- what the saver knows the threads hold -------------------------------------------------------
 
-    def _known(self, thread_id: str, message: BaseMessage) -> tuple[int, str] | None:
-        """The message's session version when the thread holds it unchanged, and its fingerprint
-        when it had to be computed (empty when the very same object was seen stored)."""
+    def _with_hints(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Read parameters naming the message versions of the thread the saver holds objects for:
+        those come back without their bodies."""
         with self._lock:
-            known = self._stored.get(thread_id, {}).get(message.id or "")
-        if known is not None and known[2] is message:
-            return known[0], ""
-        entry = _message_entry(message)
-        if entry is not None and known is not None and known[1] == _fingerprint(entry):
-            return known[0], known[1]
+            thread = self._stored.get(params["threadId"])
+            versions = sorted(thread.by_version) if thread else []
+        return {**params, "knownMessageVersions": versions} if versions else params
+
+    def _known(self, thread_id: str, message: BaseMessage) -> int | None:
+        """The session version of `message` when the thread holds it as it is now: the very object
+        stored or read, with none of its fields reassigned since."""
+        with self._lock:
+            thread = self._stored.get(thread_id)
+            known = thread.by_id.get(message.id or "") if thread else None
+        if known is not None and known.message is message and known.unchanged():
+            return known.version
         return None
 
-    def _remember(self, thread_id: str, message_id: str, version: int, fingerprint: str, message: BaseMessage) -> None:
+    def _remember(self, thread_id: str, version: int, message: BaseMessage) -> None:
         with self._lock:
-            thread = self._stored.setdefault(thread_id, {})
+            thread = self._stored.setdefault(thread_id, _ThreadMessages())
             self._stored.move_to_end(thread_id)
-            thread[message_id] = (version, fingerprint, message)
+            stored = _StoredMessage(version, message)
+            thread.by_id[message.id] = thread.by_version[version] = stored
             while len(self._stored) > _REMEMBERED_THREADS:
                 self._stored.popitem(last=False)
 
     def _forget(self, thread_id: str) -> None:
         with self._lock:
             self._stored.pop(thread_id, None)
+
+
+class _Forgotten(Exception):
+    """A read answered without the body of a message the saver no longer holds: read again without hints."""
+
+
+class _ThreadMessages:
+    """The message objects of one thread the saver holds, by id and by session version."""
+
+    __slots__ = ("by_id", "by_version")
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, _StoredMessage] = {}
+        self.by_version: dict[int, _StoredMessage] = {}
+
+
+class _StoredMessage:
+    """A message object the saver stored or read, at its session version, with a shallow copy of
+    its fields to notice a field reassigned later (such a message is sent in full again)."""
+
+    __slots__ = ("version", "message", "fields")
+
+    def __init__(self, version: int, message: BaseMessage) -> None:
+        self.version = version
+        self.message = message
+        self.fields = dict(message.__dict__)
+
+    def unchanged(self) -> bool:
+        return self.message.__dict__ == self.fields
 
 
 class _PutAttempt:
@@ -268,7 +354,7 @@ class _PutAttempt:
         self.thread_id = configurable["thread_id"]
         self.namespace = configurable.get("checkpoint_ns", "")
         self.checkpoint_id = checkpoint["id"]
-        self.sent_messages: dict[str, list[tuple[BaseMessage, str]]] = {}
+        self.sent_messages: dict[str, list[BaseMessage]] = {}
         body = dict(checkpoint)
         channel_values = body.pop("channel_values", {}) or {}
         values = []
@@ -301,25 +387,23 @@ class _PutAttempt:
             return None
         entries, sent = [], []
         for message in value:
-            known = self.saver._known(self.thread_id, message) if mode == "references" else None
-            if known is not None:
-                entries.append({"id": message.id, "version": known[0]})
-                sent.append((message, known[1]))
-                continue
-            entry = _message_entry(message)
-            if entry is None:
-                return None
-            entries.append(entry)
-            sent.append((message, _fingerprint(entry)))
+            version = self.saver._known(self.thread_id, message) if mode == "references" else None
+            if version is not None:
+                entries.append({"id": message.id, "version": version})
+            else:
+                entry = _message_entry(message)
+                if entry is None:
+                    return None
+                entries.append(entry)
+            sent.append(message)
         self.sent_messages[channel] = sent
         return entries
 
     def stored(self, result: dict[str, Any]) -> RunnableConfig:
         """Remembers the stored messages' versions; the config of the stored checkpoint."""
         for channel, versions in result.get("messageVersions", {}).items():
-            for (message, fingerprint), version in zip(self.sent_messages.get(channel, []), versions):
-                if fingerprint:
-                    self.saver._remember(self.thread_id, message.id, version, fingerprint, message)
+            for message, version in zip(self.sent_messages.get(channel, []), versions):
+                self.saver._remember(self.thread_id, version, message)
         return _config(self.thread_id, self.namespace, self.checkpoint_id)
 
 
@@ -372,10 +456,6 @@ def _message_entry(message: BaseMessage) -> dict[str, Any] | None:
     except (TypeError, ValueError):
         return None
     return entry
-
-
-def _fingerprint(entry: dict[str, Any] | None) -> str:
-    return hashlib.sha256(json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _typed(value: tuple[str, bytes]) -> dict[str, str]:
