@@ -18,6 +18,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import langgraph.chec
     "$venv/bin/pip" install -q --upgrade pip
     "$venv/bin/pip" install -q langgraph langgraph-checkpoint-sqlite
 fi
+# The Python client (ConvLogSaver) of this checkout, for the LangGraph chat benchmark.
+"$venv/bin/pip" install -q --force-reinstall --no-deps ./clients/python
 swift build -c release --product convlogd
 swift build -c release --product convlog
 swift build -c release --product convlog-bench

@@ -65,6 +65,15 @@ struct Baselines {
     }
 
 
+    /// One LangGraph chat of `turns` invokes with one checkpointer (`memory`, `sqlite`, or
+    /// `convlog` on the daemon at `socket` whose data directory is `dataDirectory`).
+    func langGraphChat(saver: String, turns: Int, bytes: Int, socket: String? = nil, dataDirectory: URL? = nil) throws -> [String: JSONValue] {
+        var arguments = [script("langgraph_chat.py"), "--saver", saver, "--turns", String(turns), "--bytes", String(bytes)]
+        if let socket { arguments += ["--socket", socket] }
+        if let dataDirectory { arguments += ["--data-dir", dataDirectory.path] }
+        return try json(python.path, arguments)
+    }
+
     private func binary(_ name: String) -> URL { workDirectory.appendingPathComponent(name) }
     private func script(_ name: String) -> String { sourceDirectory.appendingPathComponent(name).path }
 

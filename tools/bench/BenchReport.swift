@@ -11,6 +11,8 @@ struct BenchReport {
     var echo: [[String: JSONValue]] = []
     var redis: [[String: JSONValue]] = []
     var langGraph: [[String: JSONValue]] = []
+    /// LangGraph chats (`langgraph_chat.py`): one result per checkpointer, length and run.
+    var chats: [[String: JSONValue]] = []
     /// Baselines that failed, with why.
     var failures: [String] = []
 
@@ -78,10 +80,42 @@ struct BenchReport {
             rows.append(Row(name: "verify, \(settings.rebuildEvents) events (events/s)", value: median(rebuild.verifyEventsPerSecond), unit: "events/s"))
             rows.append(Row(name: "daemon start-up on that log (ms)", value: median(rebuild.startupSeconds) * 1_000, unit: "ms"))
         }
+        rows += chatRows
         rows.append(Row(name: "daemon RssAnon after the load (MiB)", value: median(runs.map { Double($0.residentBytes) / 1_048_576 }), unit: "MiB"))
         for (label, use) in [("\(settings.bytes)-byte", runs.map(\.diskPerMessage)), ("\(settings.largeBytes)-byte", runs.map(\.largeDiskPerMessage))] {
             var disk = Row(name: "bytes on disk per \(label) message", value: median(use.map(\.bytesPerMessage)), unit: "B")
             disk.comparisons.append(("the message as JSON (add params)", median(use.map(\.messageJSONBytes)), median(use.map(\.ratio))))
+            rows.append(disk)
+        }
+        return rows
+    }
+
+    /// The LangGraph chats: ConvLogSaver against SqliteSaver and InMemorySaver, per chat length.
+    private var chatRows: [Row] {
+        var rows: [Row] = []
+        for turns in settings.chatTurnCounts {
+            func runs(_ saver: String) -> [[String: JSONValue]] {
+                chats.filter { $0["saver"]?.stringValue == saver && $0["turns"].map { $0 == .integer(Int64(turns)) } ?? false }
+            }
+            let (convlog, sqlite, memory) = (runs("convlog"), runs("sqlite"), runs("memory"))
+            guard let invoke = median(convlog, "invokeP50Micros") else { continue }
+            var perInvoke = Row(name: "LangGraph chat, \(turns) turns: invoke p50, ConvLogSaver (µs)", value: invoke, unit: "µs")
+            if let value = median(sqlite, "invokeP50Micros") { perInvoke.comparisons.append(("SqliteSaver invoke p50", value, invoke / value)) }
+            if let value = median(memory, "invokeP50Micros") { perInvoke.comparisons.append(("InMemorySaver invoke p50", value, invoke / value)) }
+            rows.append(perInvoke)
+            // Growth with the thread's length: the last ten turns against the first ten; LangGraph
+            // itself (InMemorySaver) grows too, so the saver's own cost is the difference.
+            let last = median(convlog, "lastTenP50Micros") ?? 0
+            var growth = Row(name: "  last 10 turns p50, ConvLogSaver (µs; first 10: \(Int(median(convlog, "firstTenP50Micros") ?? 0)))", value: last, unit: "µs")
+            if let value = median(sqlite, "lastTenP50Micros") { growth.comparisons.append(("SqliteSaver, last 10 turns", value, last / value)) }
+            if let value = median(memory, "lastTenP50Micros") {
+                growth.comparisons.append(("InMemorySaver, last 10 turns (first 10: \(Int(median(memory, "firstTenP50Micros") ?? 0)))", value, last / value))
+            }
+            rows.append(growth)
+            let bytes = median(convlog, "bytesOnDisk") ?? 0
+            var disk = Row(name: "  bytes on disk, ConvLogSaver (B)", value: bytes, unit: "B")
+            if let value = median(sqlite, "bytesOnDisk") { disk.comparisons.append(("SqliteSaver file", value, bytes / value)) }
+            if let value = median(convlog, "messageBytes") { disk.comparisons.append(("the messages' text", value, bytes / value)) }
             rows.append(disk)
         }
         return rows
@@ -114,7 +148,7 @@ struct BenchReport {
                 ]
             }),
             "baselineFailures": .array(failures.map(JSONValue.string)),
-            "baselineRuns": ["lmdb": .array(lmdb.map(JSONValue.object)), "echo": .array(echo.map(JSONValue.object)), "redis": .array(redis.map(JSONValue.object)), "langGraph": .array(langGraph.map(JSONValue.object))],
+            "baselineRuns": ["lmdb": .array(lmdb.map(JSONValue.object)), "echo": .array(echo.map(JSONValue.object)), "redis": .array(redis.map(JSONValue.object)), "langGraph": .array(langGraph.map(JSONValue.object)), "chats": .array(chats.map(JSONValue.object))],
         ])
     }
 }

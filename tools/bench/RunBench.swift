@@ -39,6 +39,7 @@ struct RunBench: ParsableCommand {
     @Option(name: .customLong("rebuild-events"), help: "Events of the log for the rebuild, verify and start-up measurements (0: skip).") var rebuildEvents = 1_000_000
     @Option(name: .customLong("langgraph-sessions"), help: "Sessions for the (slow) LangGraph baseline.") var langGraphSessions = 200
     @Option(name: .customLong("langgraph-messages"), help: "Messages per session for the LangGraph baseline.") var langGraphMessages = 5
+    @Option(name: .customLong("chat-turns"), help: "Turns of the LangGraph chats run with each checkpointer (comma-separated).") var chatTurns = "20,200"
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Flag(help: "A tiny run: 40 sessions × 4 messages, 4 clients, no rebuild, no baselines.") var smoke = false
     @Flag(name: .customLong("no-baselines"), help: "Measure convlog only.") var noBaselines = false
@@ -93,6 +94,17 @@ struct RunBench: ParsableCommand {
                 report.langGraph += attempt("LangGraph") {
                     try baselines.langGraph(sessions: settings.langGraphSessions, messages: settings.langGraphMessages, bytes: settings.bytes, reads: 1_000)
                 }
+                for turns in settings.chatTurnCounts {
+                    for saver in ["memory", "sqlite", "convlog"] {
+                        report.chats += attempt("LangGraph chat, \(saver), \(turns) turns") {
+                            guard saver == "convlog" else { return try baselines.langGraphChat(saver: saver, turns: turns, bytes: settings.bytes) }
+                            let directory = work.appendingPathComponent("chat-\(run)-\(turns)")
+                            let (daemon, _) = try DaemonHandle.start(dataDirectory: directory)
+                            defer { daemon.stop() }
+                            return try baselines.langGraphChat(saver: saver, turns: turns, bytes: settings.bytes, socket: daemon.socketPath, dataDirectory: directory)
+                        }
+                    }
+                }
             }
         }
         print(report.table())
@@ -102,6 +114,9 @@ struct RunBench: ParsableCommand {
             print("results written to \(path)")
         }
     }
+
+    /// The chat lengths of ``chatTurns``.
+    var chatTurnCounts: [Int] { chatTurns.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 } }
 
     /// This package's `tools/bench` folder (the bench runs from the checkout it was built in).
     static let sourceDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
