@@ -61,12 +61,13 @@ extension ConversationService {
         let referenced = listed.compactMap { entry -> (messageID: String, version: UInt64)? in
             if case .stored(let messageID, let version) = entry { (messageID, version) } else { nil }
         }
-        let (baseVersion, stored, unheld) = try views.store.environment.read { txn in
+        let (baseVersion, deleted, stored, unheld) = try views.store.environment.read { txn in
             let (version, stored) = try views.store.storedMessages(Set(fullIDs), in: request.threadID, txn: txn)
-            return (version, stored, try views.store.firstUnheld(referenced, in: request.threadID, txn: txn))
+            let deleted = try views.store.isDeleted(session: request.threadID, txn: txn)
+            return (version, deleted, stored, try views.store.firstUnheld(referenced, in: request.threadID, txn: txn))
         }
-        // A new session starts with its SessionCreated at version 1.
-        var nextVersion = baseVersion == 0 ? 2 : baseVersion + 1
+        // A new (or deleted) session starts again with a SessionCreated before the messages.
+        var nextVersion = baseVersion == 0 || deleted ? baseVersion + 2 : baseVersion + 1
         var newMessages: [MessageAdded] = []
         var assigned: [String: UInt64] = [:]
         var blobs: [ChannelBlob] = []
@@ -144,20 +145,20 @@ extension ConversationService {
         return result.positions.last!.sequence
     }
 
-    /// Deletes every checkpoint and write of a thread, and fences it: a later write for a
-    /// checkpoint id at or below the newest deleted one is refused (``ConvLogError/Code/threadDeleted``).
-    /// The thread's messages stay in its session. Nothing happens for a thread with no checkpoint.
-    /// - Returns: whether the thread had checkpoints or writes.
+    /// Deletes a thread: it is deleted as a session (``deleteSession(_:reason:)``: its messages,
+    /// checkpoints and writes are gone and erased), and fenced: a later write for a checkpoint id
+    /// at or below the newest deleted one is refused (``ConvLogError/Code/threadDeleted``); newer
+    /// checkpoint ids start the thread afresh. Nothing happens for a thread with nothing stored.
+    /// - Returns: whether there was something to delete.
     @discardableResult
     public func deleteThread(_ threadID: String) async throws -> Bool {
         try CheckpointValidation.threadID(threadID)
-        let held = try views.store.environment.read { txn in
-            try !views.checkpoints.checkpoints(thread: threadID, namespace: nil, txn: txn).isEmpty
-                || views.checkpoints.hasWrites(thread: threadID, txn: txn)
+        do {
+            try await deleteSession(threadID, reason: "deleteThread")
+            return true
+        } catch let error as ConvLogError where error.code == .sessionNotFound {
+            return false
         }
-        guard held else { return false }
-        _ = try await append(AppendRequest(sessionID: threadID, whenMissing: .refuse, events: [.threadDeleted(ThreadDeleted())]))
-        return true
     }
 
     /// Removes the checkpoints (and their writes) whose metadata `run_id` is one of `runIDs`, in every thread.
@@ -177,26 +178,44 @@ extension ConversationService {
         return doomed.count
     }
 
-    /// Copies every checkpoint and write of `source` to `target` (same namespaces and ids).
+    /// Copies every checkpoint and pending write of `source` to `target` (same namespaces and ids),
+    /// as new records of the target: their values, the messages of their message lists (appended to
+    /// the target's session) and the writes, so the copy stands on its own (deleting the source
+    /// later does not touch it).
     /// - Returns: whether the source had checkpoints to copy.
     @discardableResult
     public func copyThread(from source: String, to target: String) async throws -> Bool {
         try CheckpointValidation.threadID(source, field: "sourceThreadId")
         try CheckpointValidation.threadID(target, field: "targetThreadId")
         guard source != target else { throw ConvLogError.invalid("targetThreadId", "must differ from sourceThreadId") }
-        let checkpointIDs = try views.store.environment.read { txn in
-            try views.checkpoints.checkpoints(thread: source, namespace: nil, txn: txn).map(\.checkpointID)
-        }
-        guard !checkpointIDs.isEmpty else { return false }
-        _ = try await append(
-            AppendRequest(
+        for _ in 0..<Self.maximumPutAttempts {
+            let copy = try views.store.environment.read { txn -> ThreadCopy? in
+                let locations = try views.checkpoints.checkpoints(thread: source, namespace: nil, txn: txn).sorted { $0.sequence < $1.sequence }
+                guard !locations.isEmpty else { return nil }
+                var reader = CheckpointReader(store: views.store, checkpoints: views.checkpoints)
+                let checkpoints = try locations.compactMap { try reader.checkpoint(at: $0, txn: txn) }
+                let (version, _) = try views.store.storedMessages([String](), in: target, txn: txn)
+                let deleted = try views.store.isDeleted(session: target, txn: txn)
+                return ThreadCopy(checkpoints: checkpoints, targetVersion: version, targetMissing: version == 0 || deleted)
+            }
+            guard let copy else { return false }
+            var append = AppendRequest(
                 sessionID: target,
+                expectedVersion: copy.targetVersion,
                 whenMissing: .create(with: [.sessionCreated(SessionCreated())]),
-                events: [.threadCopied(ThreadCopied(sourceThreadID: source))],
-                precondition: views.checkpoints.fence(thread: target, checkpointIDs: checkpointIDs)
+                events: copy.events(),
+                precondition: views.checkpoints.fence(thread: target, checkpointIDs: copy.checkpoints.map(\.checkpointID))
             )
-        )
-        return true
+            // The copied messages keep their ids; the target's own were read at the pinned version.
+            append.answersStoredMessageIDsAsRetry = false
+            do {
+                _ = try await self.append(append)
+                return true
+            } catch let error as ConvLogError where error.code == .versionConflict {
+                continue
+            }
+        }
+        throw ConvLogError(.versionConflict, "thread \(target) kept changing while the copy was stored; retry", field: "targetThreadId")
     }
 
     /// Prunes the checkpoints of `threadIDs`: keeps the newest of each namespace, or none.
@@ -267,6 +286,64 @@ extension ConversationService {
             }
             return found
         }
+    }
+}
+
+/// A thread's checkpoints read for ``ConversationService/copyThread(from:to:)``, and the records that copy them.
+private struct ThreadCopy {
+    let checkpoints: [StoredCheckpoint]
+    /// The target session's version when read, and whether it has no live incarnation.
+    let targetVersion: UInt64
+    let targetMissing: Bool
+
+    /// The target's new records, in order: the messages of every message list (each once), then
+    /// per checkpoint a ``CheckpointPut`` with every value it needs that no earlier copy holds,
+    /// then its writes.
+    func events() -> [Event] {
+        var events: [Event] = []
+        // A creation comes first when the target has no live incarnation (see `whenMissing`).
+        var nextVersion = targetMissing ? targetVersion + 2 : targetVersion + 1
+        var copiedMessages: [UInt64: UInt64] = [:]
+        for checkpoint in checkpoints {
+            for (_, stored) in checkpoint.values.sorted(by: { $0.key < $1.key }) {
+                guard case .messages(let messages) = stored.value else { continue }
+                for (version, message) in messages where copiedMessages[version] == nil {
+                    guard let message else { continue }
+                    copiedMessages[version] = nextVersion
+                    nextVersion += 1
+                    events.append(.messageAdded(message))
+                }
+            }
+        }
+        var copiedBlobs: Set<[String]> = []
+        for checkpoint in checkpoints {
+            var blobs: [ChannelBlob] = []
+            for (channel, stored) in checkpoint.values.sorted(by: { $0.key < $1.key })
+            where copiedBlobs.insert([checkpoint.namespace, channel, stored.version]).inserted {
+                switch stored.value {
+                case .bytes(let bytes):
+                    blobs.append(ChannelBlob(channel: channel, version: stored.version, value: .bytes(bytes)))
+                case .messages(let messages):
+                    blobs.append(ChannelBlob(channel: channel, version: stored.version, value: .messages(versions: messages.compactMap { copiedMessages[$0.version] })))
+                }
+            }
+            events.append(.checkpointPut(CheckpointPut(
+                namespace: checkpoint.namespace,
+                checkpointID: checkpoint.checkpointID,
+                parentID: checkpoint.parentID,
+                checkpoint: checkpoint.checkpoint,
+                metadata: checkpoint.metadata,
+                channelVersions: checkpoint.values.mapValues(\.version),
+                blobs: blobs
+            )))
+            let byTask = Dictionary(grouping: checkpoint.pendingWrites) { [$0.taskID, $0.taskPath] }
+            for (task, writes) in byTask.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                events.append(.writesPut(WritesPut(
+                    namespace: checkpoint.namespace, checkpointID: checkpoint.checkpointID, taskID: task[0], taskPath: task[1], writes: writes.map(\.write)
+                )))
+            }
+        }
+        return events
     }
 }
 

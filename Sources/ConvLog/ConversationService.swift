@@ -106,6 +106,21 @@ public final class ConversationService: Sendable {
         }
     }
 
+    /// Deletes a session: it disappears from every read (`getContext`, `getSession`,
+    /// `listSessions`, `analyzeFollowUp` answer not found), its message ids are free again, and
+    /// the payloads of its earlier events are erased from the log. The deletion is itself an event
+    /// (``SessionDeleted``, with `reason`), kept in the log. A later `add` with `createIfMissing`
+    /// (or a LangGraph checkpoint) starts the session afresh.
+    /// - Returns: the session's version after the deletion.
+    /// - Throws: ``ConvLogError`` `invalidParams`, `sessionNotFound` (unknown, or already deleted).
+    @discardableResult
+    public func deleteSession(_ sessionID: String, reason: String? = nil) async throws -> UInt64 {
+        let sessionID = try Validation.sessionID(sessionID)
+        if let reason { try CheckpointValidation.name(reason, field: "reason", limit: 1024) }
+        let result = try await append(AppendRequest(sessionID: sessionID, whenMissing: .refuse, events: [.sessionDeleted(SessionDeleted(reason: reason))]))
+        return result.positions[0].sessionVersion
+    }
+
     /// Merges `changes` into the session's context (a `null` value removes its key).
     /// - Returns: the session's version after the change, and its whole context.
     /// - Throws: ``ConvLogError`` `invalidParams`, `payloadTooLarge`, `sessionNotFound`, `versionConflict`.
@@ -117,7 +132,7 @@ public final class ConversationService: Sendable {
         let sessionID = try Validation.sessionID(sessionID)
         guard !changes.isEmpty else { throw ConvLogError.invalid("changes", "must not be empty") }
         try Validation.size(of: .object(changes), field: "changes", limit: limits.maxContextBytes)
-        guard let state = try views.session(sessionID) else { throw ConvLogError.notFound(sessionID) }
+        guard let state = try views.session(sessionID) else { throw try notFound(sessionID) }
         var merged = state.context
         for (key, value) in changes { merged[key] = value == .null ? nil : value }
         try Validation.size(of: .object(merged), field: "changes", limit: limits.maxContextBytes)
@@ -133,7 +148,7 @@ public final class ConversationService: Sendable {
     /// - Throws: ``ConvLogError`` `sessionNotFound`.
     public func session(_ sessionID: String) throws -> SessionState {
         let sessionID = try Validation.sessionID(sessionID)
-        guard let state = try views.session(sessionID) else { throw ConvLogError.notFound(sessionID) }
+        guard let state = try views.session(sessionID) else { throw try notFound(sessionID) }
         return state
     }
 
@@ -149,11 +164,11 @@ public final class ConversationService: Sendable {
         let state: SessionState
         var messages: [WindowMessage]
         if let asOf {
-            guard let past = try views.session(sessionID, asOf: asOf) else { throw ConvLogError.notFound(sessionID) }
+            guard let past = try views.session(sessionID, asOf: asOf) else { throw try notFound(sessionID) }
             state = past
             messages = try views.messages(of: sessionID, count: min(window, limits.maxPageSize), asOf: asOf)
         } else {
-            guard let current = try views.context(of: sessionID, window: window) else { throw ConvLogError.notFound(sessionID) }
+            guard let current = try views.context(of: sessionID, window: window) else { throw try notFound(sessionID) }
             state = current.state
             messages = current.messages
         }
@@ -195,9 +210,11 @@ public final class ConversationService: Sendable {
     /// Counts and sizes.
     public func stats() throws -> ServiceStats {
         let counts = try views.store.counts()
+        let deleted = try views.store.deletedSessionCount()
         return ServiceStats(
             events: counts.events,
-            sessions: counts.sessions,
+            sessions: counts.sessions - deleted,
+            deletedSessions: deleted,
             head: try views.store.head(),
             mapSize: views.store.environment.mapSize,
             windowCapacity: views.window.capacity
@@ -205,6 +222,12 @@ public final class ConversationService: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The session-not-found error, saying whether the session was deleted or never existed.
+    func notFound(_ sessionID: String) throws -> ConvLogError {
+        guard try views.store.version(ofSession: sessionID) != nil else { return .notFound(sessionID) }
+        return ConvLogError(.sessionNotFound, "session \(sessionID) was deleted", field: "sessionId")
+    }
 
     /// Appends, translating the store's errors into the service's.
     func append(_ request: AppendRequest) async throws -> AppendResult {
@@ -230,7 +253,7 @@ extension ConvLogError {
             actualVersion = error.actualVersion
         case .closed: self.init(.shuttingDown, "the daemon is shutting down")
         case .storageFull: self.init(.storageFull, error.message)
-        case .sessionNotFound: self = .notFound(error.sessionID ?? "")
+        case .sessionNotFound: self.init(.sessionNotFound, error.message, field: "sessionId")
         case .preconditionFailed: self.init(.threadDeleted, error.message, field: "checkpointId")
         default: self.init(.invalidParams, error.message)
         }

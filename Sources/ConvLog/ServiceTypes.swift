@@ -110,7 +110,10 @@ public struct EventPage: Sendable {
 /// What `stats` reports.
 public struct ServiceStats: Sendable, Hashable {
     public var events: Int
+    /// Live sessions (not deleted, or started again since).
     public var sessions: Int
+    /// Sessions deleted (and not started again).
+    public var deletedSessions: Int
     public var head: ChainHead
     public var mapSize: Int
     public var windowCapacity: Int

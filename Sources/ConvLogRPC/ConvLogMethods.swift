@@ -51,6 +51,13 @@ public enum ConvLogMethods {
                     }
                 }
             },
+            "deleteSession": .deferred { raw in
+                let params = try Params(raw)
+                try params.rejectUnknown(["sessionId", "reason"])
+                let sessionID = try params.string("sessionId")
+                let version = try await service.deleteSession(sessionID, reason: try params.optionalString("reason"))
+                return ["sessionId": .string(sessionID), "deleted": true, "version": .integer(Int64(version))]
+            },
             "getContext": .immediate { raw in
                 let params = try Params(raw)
                 try params.rejectUnknown(["sessionId", "window", "maxTokens", "asOf"])
@@ -130,6 +137,7 @@ public enum ConvLogMethods {
                 return [
                     "events": .integer(Int64(stats.events)),
                     "sessions": .integer(Int64(stats.sessions)),
+                    "deletedSessions": .integer(Int64(stats.deletedSessions)),
                     "headSequence": .integer(Int64(stats.head.sequence)),
                     "headHash": .string(stats.head.hash.description),
                     "mapSize": .integer(Int64(stats.mapSize)),

@@ -120,7 +120,7 @@ public enum OpenRPCDocument {
       "name": "stats",
       "summary": "Counts and sizes.",
       "params": [],
-      "result": { "name": "stats", "schema": { "type": "object", "properties": { "events": { "type": "integer" }, "sessions": { "type": "integer" }, "headSequence": { "type": "integer" }, "headHash": { "type": "string" }, "mapSize": { "type": "integer" }, "windowCapacity": { "type": "integer" } } } }
+      "result": { "name": "stats", "schema": { "type": "object", "properties": { "events": { "type": "integer" }, "sessions": { "type": "integer", "description": "Live sessions." }, "deletedSessions": { "type": "integer", "description": "Sessions deleted and not started again." }, "headSequence": { "type": "integer" }, "headHash": { "type": "string" }, "mapSize": { "type": "integer" }, "windowCapacity": { "type": "integer" } } } }
     },
     {
       "name": "putCheckpoint",
@@ -456,7 +456,7 @@ public enum OpenRPCDocument {
     },
     {
       "name": "deleteThread",
-      "summary": "Delete every checkpoint and pending write of a thread and fence it: a later write for a checkpoint id at or below the newest deleted one is refused (ThreadDeleted); newer ids start a new conversation. The ThreadDeleted event stays in the log. The thread's messages stay in its session.",
+      "summary": "Delete a thread as deleteSession does (its messages, checkpoints and writes are gone and erased; a SessionDeleted event stays in the log) and fence it: a later write for a checkpoint id at or below the newest deleted one is refused (ThreadDeleted); newer ids start a new conversation.",
       "params": [
         {
           "name": "threadId",
@@ -519,7 +519,7 @@ public enum OpenRPCDocument {
     },
     {
       "name": "copyThread",
-      "summary": "Copy every checkpoint and pending write of a thread to another (same namespaces and ids).",
+      "summary": "Copy every checkpoint and pending write of a thread to another (same namespaces and ids), as new records of the target (values, messages and writes), so the copy does not depend on the source.",
       "params": [
         {
           "name": "sourceThreadId",
@@ -596,6 +596,58 @@ public enum OpenRPCDocument {
       "errors": [
         {
           "$ref": "#/components/errors/InvalidParams"
+        }
+      ]
+    },
+    {
+      "name": "deleteSession",
+      "summary": "Delete a session: it disappears from getContext, getSession, listSessions and analyzeFollowUp (SessionNotFound, \"was deleted\"), its message ids are free again, and the payloads of its earlier events are erased from the log (their bytes leave the data file at `convlog compact`). The deletion is an event (SessionDeleted, with the reason), kept in the log. A later add with createIfMissing, or a LangGraph checkpoint, starts the session afresh.",
+      "params": [
+        {
+          "name": "sessionId",
+          "required": true,
+          "schema": {
+            "$ref": "#/components/schemas/SessionId"
+          }
+        },
+        {
+          "name": "reason",
+          "schema": {
+            "type": "string",
+            "maxLength": 1024
+          },
+          "description": "Why (kept in the log, shown by convlog replay)."
+        }
+      ],
+      "result": {
+        "name": "deleted",
+        "schema": {
+          "type": "object",
+          "required": [
+            "sessionId",
+            "deleted",
+            "version"
+          ],
+          "properties": {
+            "sessionId": {
+              "type": "string"
+            },
+            "deleted": {
+              "const": true
+            },
+            "version": {
+              "type": "integer",
+              "description": "The session's version after the deletion."
+            }
+          }
+        }
+      },
+      "errors": [
+        {
+          "$ref": "#/components/errors/InvalidParams"
+        },
+        {
+          "$ref": "#/components/errors/SessionNotFound"
         }
       ]
     }

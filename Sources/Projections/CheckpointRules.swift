@@ -49,7 +49,7 @@ enum CheckpointRules {
                 if write.index >= 0, try read(.writes, key) != nil { continue }
                 changes.append(RowChange(table: .writes, key: key, value: CheckpointKeys.reference(record.sequence, index)))
             }
-        case .threadDeleted:
+        case .sessionDeleted:
             let prefix = CheckpointKeys.threadPrefix(thread)
             var newest = try read(.fences, Array(thread.utf8))
             for table in [CheckpointTable.checkpoints, .blobs, .writes] {
@@ -66,14 +66,6 @@ enum CheckpointRules {
                 let key = CheckpointKeys.namespacePrefix(thread, checkpoint.namespace) + Array(checkpoint.checkpointID.utf8)
                 changes.append(RowChange(table: .checkpoints, key: key, value: nil))
                 for row in try scan(.writes, key + [0]) { changes.append(RowChange(table: .writes, key: row.key, value: nil)) }
-            }
-        case .threadCopied(let copied):
-            let source = CheckpointKeys.threadPrefix(copied.sourceThreadID)
-            let target = CheckpointKeys.threadPrefix(thread)
-            for table in [CheckpointTable.checkpoints, .blobs, .writes] {
-                for row in try scan(table, source) {
-                    changes.append(RowChange(table: table, key: target + row.key.dropFirst(source.count), value: row.value))
-                }
             }
         case .sessionCreated, .messageAdded, .contextUpdated, .unrecognized:
             break

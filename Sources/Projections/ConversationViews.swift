@@ -80,7 +80,7 @@ public struct ConversationViews: Sendable {
     private func state(of sessionID: String, txn: borrowing LMDBTransaction) throws -> SessionState? {
         var state = try sessions.state(of: sessionID, txn: txn)
         for record in try store.unmaterialized(of: sessionID, after: store.checkpoint(of: sessions, txn: txn), txn: txn) {
-            state = SessionState.folding(state, record)
+            state = SessionState.next(state, record)
         }
         return state
     }
@@ -88,8 +88,11 @@ public struct ConversationViews: Sendable {
     /// The last `count` messages of a session in `txn` (oldest first): the window's rows, then the
     /// messages it has not applied yet.
     private func recent(_ sessionID: String, count: Int, txn: borrowing LMDBTransaction) throws -> [WindowMessage] {
-        let newer = try store.unmaterialized(of: sessionID, after: store.checkpoint(of: window, txn: txn), txn: txn).compactMap(WindowMessage.init)
-        guard newer.count < count else { return Array(newer.suffix(count)) }
+        let unapplied = try store.unmaterialized(of: sessionID, after: store.checkpoint(of: window, txn: txn), txn: txn)
+        // A deletion among them ends the session's earlier messages, the window's rows included.
+        let deletion = unapplied.lastIndex { if case .sessionDeleted = $0.event { true } else { false } }
+        let newer = unapplied[(deletion.map { $0 + 1 } ?? 0)...].compactMap(WindowMessage.init)
+        guard newer.count < count, deletion == nil else { return Array(newer.suffix(count)) }
         return try window.recent(sessionID, count: count - newer.count, txn: txn) + newer
     }
 
@@ -99,7 +102,7 @@ public struct ConversationViews: Sendable {
         var state: SessionState?
         try store.visitEvents(inSession: sessionID) { record in
             guard record.sequence <= sequence else { return false }
-            state = SessionState.folding(state, record)
+            state = SessionState.next(state, record)
             return true
         }
         return state
@@ -111,7 +114,9 @@ public struct ConversationViews: Sendable {
         var messages: [WindowMessage] = []
         guard count > 0 else { return messages }
         try store.visitEvents(inSession: sessionID, direction: .backward) { record in
-            if record.sequence <= sequence, let entry = WindowMessage(record) { messages.append(entry) }
+            guard record.sequence <= sequence else { return true }
+            if case .sessionDeleted = record.event { return false }  // the messages before it are gone
+            if let entry = WindowMessage(record) { messages.append(entry) }
             return messages.count < count
         }
         return messages.reversed()

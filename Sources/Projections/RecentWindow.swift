@@ -43,7 +43,7 @@ public struct RecentWindow: Sendable, Hashable {
     }
 
     /// The fold: the window after `record`. Messages enter at the end; beyond ``capacity`` the
-    /// oldest leaves. Other events leave the window as it is.
+    /// oldest leaves. A ``SessionDeleted`` empties it. Other events leave the window as it is.
     public func folding(_ record: RecordedEvent) -> RecentWindow {
         var next = self
         next.fold(record)
@@ -52,6 +52,10 @@ public struct RecentWindow: Sendable, Hashable {
 
     /// The fold, in place (what ``folding(_:)`` does to a copy).
     public mutating func fold(_ record: RecordedEvent) {
+        if case .sessionDeleted = record.event {
+            messages = []
+            totalMessages = 0
+        }
         guard let entry = WindowMessage(record) else { return }
         messages.append(entry)
         totalMessages += 1

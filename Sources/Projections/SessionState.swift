@@ -71,10 +71,17 @@ public struct SessionState: Sendable, Hashable {
                     next.context[key] = value
                 }
             }
-        case .checkpointPut, .writesPut, .threadDeleted, .checkpointsRemoved, .threadCopied, .unrecognized:
+        case .checkpointPut, .writesPut, .checkpointsRemoved, .sessionDeleted, .unrecognized:
             break
         }
         return next
+    }
+
+    /// The state after `record`, or nil when it deleted the session (``SessionDeleted``): the
+    /// projections' fold. The next event after a deletion starts the session afresh.
+    public static func next(_ state: SessionState?, _ record: RecordedEvent) -> SessionState? {
+        if case .sessionDeleted = record.event { return nil }
+        return folding(state, record)
     }
 
     /// Whether folding `event` into an existing state changes only its counters and positions
@@ -82,7 +89,8 @@ public struct SessionState: Sendable, Hashable {
     /// checkpoint event and an event type this build does not know.
     public static func changesOnlyCounters(_ event: Event) -> Bool {
         switch event {
-        case .messageAdded, .checkpointPut, .writesPut, .threadDeleted, .checkpointsRemoved, .threadCopied, .unrecognized: true
+        case .messageAdded, .checkpointPut, .writesPut, .checkpointsRemoved, .unrecognized: true
+        case .sessionDeleted: false
         case .sessionCreated, .contextUpdated: false
         }
     }

@@ -21,6 +21,14 @@ public struct SessionsProjector: LogProjector {
 
     public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
         let key = ProjectionRows.sessionKey(record.sessionID)
+        if case .sessionDeleted = record.event {
+            guard let stored = try txn.get(sessions, key: key) else { return }
+            let old = try ProjectionRows.SessionRowKeys(stored)
+            try txn.delete(sessions, key: key)
+            try txn.delete(byUpdate, key: old.updateKey)
+            if let userID = old.userID { try txn.delete(byUser, key: userID + [0] + old.updateKey) }
+            return
+        }
         // The old row's index keys, and the new row: patched in place when only its counters
         // change (a message: the common case), else decoded, folded and encoded.
         guard let stored = try txn.get(sessions, key: key) else {
@@ -55,7 +63,7 @@ public struct SessionsProjector: LogProjector {
         var states: [String: SessionState] = [:]
 
         mutating func add(_ record: RecordedEvent) {
-            states[record.sessionID] = SessionState.folding(states[record.sessionID], record)
+            states[record.sessionID] = SessionState.next(states[record.sessionID], record)
         }
 
         func rows() -> [[ProjectionRow]] {

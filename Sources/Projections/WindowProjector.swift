@@ -30,6 +30,20 @@ public struct WindowProjector: LogProjector {
     }
 
     public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
+        if case .sessionDeleted = record.event {
+            let prefix = ProjectionRows.windowPrefix(record.sessionID)
+            let keys = try txn.withCursor(window) { cursor in
+                var keys: [[UInt8]] = []
+                var entry = try cursor.seek(atOrAfter: prefix)
+                while let current = entry, current.key.starts(with: prefix) {
+                    keys.append(Array(current.key))
+                    entry = try cursor.next()
+                }
+                return keys
+            }
+            for key in keys { try txn.delete(window, key: key) }
+            return
+        }
         guard let entry = WindowMessage(record) else { return }
         let ordinal = try lastOrdinal(of: record.sessionID, txn: txn) + 1
         try txn.put(window, key: ProjectionRows.windowKey(record.sessionID, ordinal: ordinal), value: ProjectionRows.windowRow(entry.sequence))
@@ -47,6 +61,7 @@ public struct WindowProjector: LogProjector {
         var windows: [String: (sequences: [UInt64], total: UInt64)] = [:]
 
         mutating func add(_ record: RecordedEvent) {
+            if case .sessionDeleted = record.event { windows[record.sessionID] = nil }
             guard case .messageAdded = record.event else { return }
             windows[record.sessionID, default: ([], 0)].sequences.append(record.sequence)
             windows[record.sessionID]!.total += 1

@@ -49,9 +49,9 @@ struct EventCodecTests {
                 ]
             )
         ),
-        .threadDeleted(ThreadDeleted()),
+        .sessionDeleted(SessionDeleted()),
+        .sessionDeleted(SessionDeleted(reason: "user request")),
         .checkpointsRemoved(CheckpointsRemoved(checkpoints: [CheckpointKey(namespace: "", checkpointID: "a"), CheckpointKey(namespace: "x:1", checkpointID: "b")])),
-        .threadCopied(ThreadCopied(sourceThreadID: "thread-src")),
     ]
 
     @Test("every event type survives encode and decode", arguments: sampleEvents)

@@ -46,19 +46,17 @@ struct Workload {
 }
 
 extension Workload {
-    /// A LangGraph checkpoint event on a few namespaces and ids, so puts, writes (first writer
-    /// wins, special channels replaced), deletions, removals and copies collide.
+    /// A LangGraph checkpoint event (or a session deletion) on a few namespaces and ids, so puts,
+    /// writes (first writer wins, special channels replaced), removals and deletions collide.
     fileprivate mutating func checkpointEvent() -> Event {
         let namespace = ["", "child:1"][Int(generator.next() % 2)]
         let id = "c\(generator.next() % 6)"
         let value = TypedBytes(type: "json", bytes: Array("\(generator.next() % 100)".utf8))
         switch generator.next() % 12 {
         case 0:
-            return .threadDeleted(ThreadDeleted())
-        case 1:
+            return .sessionDeleted(SessionDeleted(reason: "workload"))
+        case 1, 2:
             return .checkpointsRemoved(CheckpointsRemoved(checkpoints: [CheckpointKey(namespace: namespace, checkpointID: id)]))
-        case 2:
-            return .threadCopied(ThreadCopied(sourceThreadID: "session-\(generator.next() % 20)"))
         case 3...6:
             let index = Int64(generator.next() % 4) - 2
             return .writesPut(WritesPut(namespace: namespace, checkpointID: id, taskID: "t\(generator.next() % 2)", taskPath: "",
@@ -118,10 +116,10 @@ struct ProjectionStoreTests {
             // And every session's state is the pure fold of its own events.
             for index in stride(from: 0, to: 300, by: 37) {
                 let id = "session-\(index)"
-                let folded = try views.store.events(inSession: id).reduce(nil) { SessionState.folding($0, $1) }
+                let folded = try views.store.events(inSession: id).reduce(nil) { SessionState.next($0, $1) }
                 #expect(try views.session(id) == folded)
                 let window = try views.store.events(inSession: id).reduce(RecentWindow(capacity: 7)) { $0.folding($1) }
-                #expect(try views.context(of: id, window: 100)?.messages == window.messages)
+                #expect(try views.context(of: id, window: 100)?.messages ?? [] == window.messages)
             }
         }
     }
@@ -157,14 +155,14 @@ struct ProjectionStoreTests {
                     #expect(try reader.store.events(inSession: id) == own)
                     #expect(try reader.store.events(inSession: id, direction: .backward, limit: 3) == Array(own.reversed().prefix(3)))
                     #expect(try reader.store.version(ofSession: id) == own.last?.sessionVersion)
-                    let folded = own.reduce(nil) { SessionState.folding($0, $1) }
+                    let folded = own.reduce(nil) { SessionState.next($0, $1) }
                     #expect(try reader.session(id) == folded)
                     let window = own.reduce(RecentWindow(capacity: 5)) { $0.folding($1) }
-                    #expect(try reader.context(of: id, window: 3)?.messages == Array(window.messages.suffix(3)))
+                    #expect(try reader.context(of: id, window: 3)?.messages ?? [] == Array(window.messages.suffix(3)))
                 }
                 // Newest first, across the applied and the unapplied sessions, page by page.
                 let expected = Dictionary(grouping: log, by: \.sessionID).values
-                    .map { $0.reduce(nil) { SessionState.folding($0, $1) }! }
+                    .compactMap { $0.reduce(nil) { SessionState.next($0, $1) } }
                     .sorted { ($0.lastUpdated, $0.sessionID) > ($1.lastUpdated, $1.sessionID) }
                 var listed: [SessionState] = []
                 var cursor: SessionCursor?

@@ -73,6 +73,26 @@ struct Create: AsyncParsableCommand {
     }
 }
 
+struct Delete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete a session: it disappears from every read, and its messages are erased from the log.",
+        discussion: """
+            The deletion is an event in the log (with the reason), shown by `convlog replay`. The \
+            payloads of the session's earlier events are erased from the log; the old bytes leave \
+            the data file when it is compacted (`convlog compact`). Prints {sessionId, deleted, version}.
+
+            Example: convlog delete chat-1 --reason "user request 2026-11-23"
+            """
+    )
+    @OptionGroup var connection: SocketOptions
+    @Argument(help: "The session.") var sessionID: String
+    @Option(help: "Why (kept in the log).") var reason: String?
+
+    func run() async throws {
+        try await connection.callAndPrint("deleteSession", ["sessionId": .string(sessionID), "reason": reason.map(JSONValue.string)])
+    }
+}
+
 struct Add: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add a message to a session.",

@@ -16,7 +16,7 @@ struct ConvlogCommand: AsyncParsableCommand {
         version: ConvLogVersion.current,
         subcommands: [
             Replay.self, Verify.self, Rebuild.self, Stats.self, Eval.self,
-            Create.self, Add.self, Context.self, Analyze.self, Sessions.self,
+            Create.self, Add.self, Context.self, Analyze.self, Sessions.self, Delete.self,
         ]
     )
 }

@@ -125,12 +125,10 @@ enum EventTextFormat {
         case .writesPut(let put):
             let writes = put.writes.map { "\($0.index):\($0.channel)=\($0.value.bytes.count)B" }
             return "ns=\(quoted(put.namespace)) checkpoint=\(put.checkpointID) task=\(put.taskID) writes=[\(writes.joined(separator: ", "))]"
-        case .threadDeleted:
-            return "every checkpoint of the thread deleted; older checkpoint ids fenced"
+        case .sessionDeleted(let deleted):
+            return "session deleted\(deleted.reason.map { " (\($0))" } ?? ""): its earlier events are gone for readers"
         case .checkpointsRemoved(let removed):
             return removed.checkpoints.map { "ns=\(quoted($0.namespace)) id=\($0.checkpointID)" }.joined(separator: ", ")
-        case .threadCopied(let copied):
-            return "copied from thread \(copied.sourceThreadID)"
         case .unrecognized(_, let payload):
             return "(\(payload.count) payload bytes of a type this build does not know)"
         }

@@ -23,7 +23,8 @@ struct Stats: ParsableCommand {
         let head = try views.store.head()
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: log.directory.appendingPathComponent("data.mdb").path)[.size] as? Int) ?? 0
         print("events:      \(counts.events)")
-        print("sessions:    \(counts.sessions)")
+        let deleted = try views.store.deletedSessionCount()
+        print("sessions:    \(counts.sessions - deleted) live, \(deleted) deleted")
         for type in perType.keys.sorted() { print("  \(type): \(perType[type]!)") }
         print("file size:   \(fileSize) bytes")
         print("map size:    \(views.store.environment.mapSize) bytes")

@@ -120,23 +120,9 @@ public struct CheckpointKey: Sendable, Hashable {
     }
 }
 
-/// Every checkpoint and write of the thread was deleted. The thread is fenced: a later write
-/// for a checkpoint id at or below the newest deleted one is refused.
-public struct ThreadDeleted: Sendable, Hashable {
-    public init() {}
-}
-
 /// These checkpoints of the thread, and their pending writes, were removed (pruning, deleting runs).
 public struct CheckpointsRemoved: Sendable, Hashable {
     public var checkpoints: [CheckpointKey]
 
     public init(checkpoints: [CheckpointKey]) { self.checkpoints = checkpoints }
-}
-
-/// Every checkpoint and write of another thread, as it was at this point of the log, was copied
-/// to this thread (same namespaces and checkpoint ids).
-public struct ThreadCopied: Sendable, Hashable {
-    public var sourceThreadID: String
-
-    public init(sourceThreadID: String) { self.sourceThreadID = sourceThreadID }
 }

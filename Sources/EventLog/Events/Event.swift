@@ -58,6 +58,16 @@ public struct ContextUpdated: Sendable, Hashable {
     }
 }
 
+/// The session was deleted: every event of it before this one is gone for readers (and its
+/// payloads are erased from the log). Events after it start the session afresh. For a LangGraph
+/// thread it also deletes its checkpoints and fences them against late writes.
+public struct SessionDeleted: Sendable, Hashable {
+    /// Why, as the caller said (`expired` for retention).
+    public var reason: String?
+
+    public init(reason: String? = nil) { self.reason = reason }
+}
+
 /// The body of one event in the log.
 ///
 /// New event types are added over time and never changed. A reader that meets a type it does not
@@ -68,9 +78,8 @@ public enum Event: Sendable, Hashable {
     case contextUpdated(ContextUpdated)
     case checkpointPut(CheckpointPut)
     case writesPut(WritesPut)
-    case threadDeleted(ThreadDeleted)
     case checkpointsRemoved(CheckpointsRemoved)
-    case threadCopied(ThreadCopied)
+    case sessionDeleted(SessionDeleted)
     /// A type this build does not know, kept as its name and opaque payload bytes.
     case unrecognized(type: String, payload: [UInt8])
 
@@ -82,9 +91,8 @@ public enum Event: Sendable, Hashable {
         case .contextUpdated: EventType.contextUpdated
         case .checkpointPut: EventType.checkpointPut
         case .writesPut: EventType.writesPut
-        case .threadDeleted: EventType.threadDeleted
         case .checkpointsRemoved: EventType.checkpointsRemoved
-        case .threadCopied: EventType.threadCopied
+        case .sessionDeleted: EventType.sessionDeleted
         case .unrecognized(let type, _): type
         }
     }
@@ -97,12 +105,11 @@ public enum EventType {
     public static let contextUpdated = "ContextUpdated"
     public static let checkpointPut = "CheckpointPut"
     public static let writesPut = "WritesPut"
-    public static let threadDeleted = "ThreadDeleted"
     public static let checkpointsRemoved = "CheckpointsRemoved"
-    public static let threadCopied = "ThreadCopied"
+    public static let sessionDeleted = "SessionDeleted"
 
     /// The types this build decodes (a log may also hold types of newer builds, kept opaque).
     public static let known = [
-        sessionCreated, messageAdded, contextUpdated, checkpointPut, writesPut, threadDeleted, checkpointsRemoved, threadCopied,
+        sessionCreated, messageAdded, contextUpdated, checkpointPut, writesPut, checkpointsRemoved, sessionDeleted,
     ]
 }

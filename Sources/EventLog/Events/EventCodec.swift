@@ -109,9 +109,10 @@ public enum EventCodec {
             writer.writeLong(JSONValue.object(update.changes).canonicalBytes)
         case .checkpointPut(let put): encode(put, into: &writer)
         case .writesPut(let put): encode(put, into: &writer)
-        case .threadDeleted: break
         case .checkpointsRemoved(let removed): encode(removed, into: &writer)
-        case .threadCopied(let copied): writer.writeMedium(copied.sourceThreadID.utf8)
+        case .sessionDeleted(let deleted):
+            writer.write(deleted.reason == nil ? 0 : 1)
+            if let reason = deleted.reason { writer.writeMedium(reason.utf8) }
         case .unrecognized(_, let payload):
             writer.bytes = payload
         }
@@ -149,10 +150,10 @@ public enum EventCodec {
             event = .contextUpdated(ContextUpdated(changes: changes, source: source))
         case EventType.checkpointPut: event = .checkpointPut(try decodeCheckpointPut(&reader))
         case EventType.writesPut: event = .writesPut(try decodeWritesPut(&reader))
-        case EventType.threadDeleted: event = .threadDeleted(ThreadDeleted())
         case EventType.checkpointsRemoved: event = .checkpointsRemoved(try decodeCheckpointsRemoved(&reader))
-        case EventType.threadCopied:
-            event = .threadCopied(ThreadCopied(sourceThreadID: try reader.readString(try reader.readMedium(), name: "sourceThreadId")))
+        case EventType.sessionDeleted:
+            let hasReason = try reader.readByte()
+            event = .sessionDeleted(SessionDeleted(reason: hasReason == 0 ? nil : try reader.readString(try reader.readMedium(), name: "reason")))
         default:
             return .unrecognized(type: type, payload: Array(bytes))
         }

@@ -55,14 +55,12 @@ extension Event {
                     ["idx": .integer(write.index), "channel": .string(write.channel), "value": write.value.jsonValue]
                 }),
             ])
-        case .threadDeleted:
-            return .object([:])
+        case .sessionDeleted(let deleted):
+            return .object(deleted.reason.map { ["reason": .string($0)] } ?? [:])
         case .checkpointsRemoved(let removed):
             return .object([
                 "checkpoints": .array(removed.checkpoints.map { ["checkpointNs": .string($0.namespace), "checkpointId": .string($0.checkpointID)] })
             ])
-        case .threadCopied(let copied):
-            return .object(["sourceThreadId": .string(copied.sourceThreadID)])
         case .unrecognized(_, let payload):
             return .object(["payloadBase64": .string(Data(payload).base64EncodedString())])
         }

@@ -192,14 +192,21 @@ extension EventStore {
         var version = newer.last?.sessionVersion ?? 0
         if version == 0, let head = try txn.get(schema.streams, key: LogSchema.headKey(sessionID)) { version = LogSchema.readUInt64(head) }
         var newerMessages: [String: RecordedEvent] = [:]
+        var deletedSinceIndex = false
         for record in newer {
-            if case .messageAdded(let message) = record.event { newerMessages[message.messageID] = record }
+            switch record.event {
+            case .messageAdded(let message): newerMessages[message.messageID] = record
+            case .sessionDeleted:
+                newerMessages = [:]
+                deletedSinceIndex = true
+            default: break
+            }
         }
         var found: [String: RecordedEvent] = [:]
         for messageID in messageIDs {
             if let record = newerMessages[messageID] {
                 found[messageID] = record
-            } else if let sequence = try txn.get(schema.streams, key: LogSchema.messageKey(sessionID, messageID: messageID)),
+            } else if !deletedSinceIndex, let sequence = try txn.get(schema.streams, key: LogSchema.messageKey(sessionID, messageID: messageID)),
                 let record = try record(at: LogSchema.readUInt64(sequence), txn: txn)
             {
                 found[messageID] = record
@@ -243,19 +250,63 @@ extension EventStore {
         guard !messages.isEmpty else { return nil }
         let newer = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn)
         var newerMessages: [String: UInt64] = [:]
+        var deletedSinceIndex = false
         for record in newer {
-            if case .messageAdded(let message) = record.event { newerMessages[message.messageID] = record.sessionVersion }
+            switch record.event {
+            case .messageAdded(let message): newerMessages[message.messageID] = record.sessionVersion
+            case .sessionDeleted:
+                newerMessages = [:]
+                deletedSinceIndex = true
+            default: break
+            }
         }
         for message in messages {
             if let version = newerMessages[message.messageID] {
                 if version == message.version { continue }
                 return message
             }
+            if deletedSinceIndex { return message }
             guard let bySequence = try txn.get(schema.streams, key: LogSchema.messageKey(sessionID, messageID: message.messageID)),
                 let byVersion = try txn.get(schema.streams, key: LogSchema.streamKey(sessionID, version: message.version)),
                 LogSchema.readUInt64(bySequence) == LogSchema.readUInt64(byVersion)
             else { return message }
         }
         return nil
+    }
+}
+
+extension EventStore {
+    /// Whether the session's current incarnation is deleted (its last lifecycle event is a
+    /// ``SessionDeleted``), in `txn`'s snapshot.
+    package func isDeleted(session sessionID: String, txn: borrowing LMDBTransaction) throws -> Bool {
+        let newer = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn)
+        for record in newer.reversed() {
+            switch record.event {
+            case .sessionDeleted: return true
+            case .sessionCreated: return false
+            default: continue
+            }
+        }
+        return try txn.get(schema.streams, key: LogSchema.deletedKey(sessionID)) != nil
+    }
+
+    /// How many sessions are deleted (and not started again), as the stream index and the tail say.
+    public func deletedSessionCount() throws -> Int {
+        try environment.read { txn in
+            var count = try txn.get(schema.streams, key: LogSchema.deletedCountKey).map { Int(LogSchema.readUInt64($0)) } ?? 0
+            var seen: Set<String> = []
+            for record in try unmaterialized(of: nil, after: checkpoint(of: index, txn: txn), txn: txn).reversed() where !seen.contains(record.sessionID) {
+                switch record.event {
+                case .sessionDeleted, .sessionCreated:
+                    seen.insert(record.sessionID)
+                    let indexed = try txn.get(schema.streams, key: LogSchema.deletedKey(record.sessionID)) != nil
+                    let now = if case .sessionDeleted = record.event { true } else { false }
+                    count += (now ? 1 : 0) - (indexed ? 1 : 0)
+                default:
+                    continue
+                }
+            }
+            return count
+        }
     }
 }

@@ -22,6 +22,10 @@ struct LogAppender {
     /// Sessions this transaction appended to: their head version, and their new messages' positions.
     private var heads: [String: UInt64] = [:]
     private var messages: [String: [String: EventPosition]] = [:]
+    /// Sessions whose last lifecycle event in this transaction is a deletion (true) or a creation (false).
+    private var deletedNow: [String: Bool] = [:]
+    /// Sessions deleted in this transaction: their older message ids no longer count.
+    private var deletedInTransaction: Set<String> = []
 
     /// Reads the chain's tail; events of this transaction get the time `now`, or the tail's time if
     /// the clock went back, so timestamps never decrease along the log.
@@ -52,11 +56,14 @@ struct LogAppender {
         var plans: [(UInt64, [PreparedAppend.Entry])] = []
         for stream in request.streams {
             let current = try currentVersion(of: stream.sessionID, txn: txn)
+            // A deleted session is missing for `refuse` and `create` (which starts it afresh).
+            let missing = try current == 0 || isDeleted(stream.sessionID, txn: txn)
             var entries = stream.entries
-            switch (current, stream.whenMissing) {
-            case (0, .refuse):
-                return .failure(EventStoreError(.sessionNotFound, "session \(stream.sessionID) does not exist", sessionID: stream.sessionID))
-            case (0, .create(let creation)):
+            switch (missing, stream.whenMissing) {
+            case (true, .refuse):
+                let what = current == 0 ? "does not exist" : "was deleted"
+                return .failure(EventStoreError(.sessionNotFound, "session \(stream.sessionID) \(what)", sessionID: stream.sessionID))
+            case (true, .create(let creation)):
                 entries = creation + entries
             default:
                 if let expected = stream.expectedVersion, expected != current {
@@ -83,6 +90,16 @@ struct LogAppender {
                 try txn.put(schema.events, key: LogSchema.sequenceKey(sequence), value: record, append: true)
                 let position = EventPosition(sequence: sequence, sessionID: stream.sessionID, sessionVersion: version, timestamp: timestamp)
                 if let messageID = entry.messageID { messages[stream.sessionID, default: [:]][messageID] = position }
+                switch entry.event {
+                case .sessionDeleted:
+                    deletedNow[stream.sessionID] = true
+                    deletedInTransaction.insert(stream.sessionID)
+                    messages[stream.sessionID] = nil
+                case .sessionCreated:
+                    deletedNow[stream.sessionID] = false
+                default:
+                    break
+                }
                 appended.append(
                     RecordedEvent(
                         formatVersion: EventCodec.formatVersion,
@@ -111,15 +128,31 @@ struct LogAppender {
         return LogSchema.readUInt64(head)
     }
 
+    /// Whether the session's current incarnation is deleted: as this transaction, the tail, or the index says.
+    private func isDeleted(_ sessionID: String, txn: borrowing LMDBTransaction) throws -> Bool {
+        if let deleted = deletedNow[sessionID] ?? tail.isDeleted(sessionID) { return deleted }
+        return try txn.get(schema.streams, key: LogSchema.deletedKey(sessionID)) != nil
+    }
+
     /// The stored positions of the request's messages whose ids are already in their session, or
     /// nil when none is.
     private func storedOriginals(of request: PreparedAppend, txn: borrowing LMDBTransaction) throws -> [EventPosition]? {
         var originals: [EventPosition] = []
         for stream in request.streams {
             for case let messageID? in stream.entries.map(\.messageID) {
-                if let position = messages[stream.sessionID]?[messageID] ?? tail.position(ofMessage: messageID, in: stream.sessionID) {
+                if let position = messages[stream.sessionID]?[messageID] {
                     originals.append(position)
                     continue
+                }
+                guard !deletedInTransaction.contains(stream.sessionID) else { continue }
+                switch tail.message(messageID, in: stream.sessionID) {
+                case .found(let position):
+                    originals.append(position)
+                    continue
+                case .absentSinceDeletion:
+                    continue
+                case .notHeld:
+                    break
                 }
                 let key = LogSchema.messageKey(stream.sessionID, messageID: messageID)
                 guard let sequenceBytes = try txn.get(schema.streams, key: key) else { continue }

@@ -68,6 +68,16 @@ package struct LogSchema: Sendable {
         return key
     }
 
+    /// Set while the session is deleted (its last lifecycle event is a ``SessionDeleted``): the deletion's version.
+    static func deletedKey(_ sessionID: String) -> [UInt8] {
+        var key = Array(sessionID.utf8)
+        key.append(3)
+        return key
+    }
+
+    /// The number of sessions deleted and not started again.
+    static let deletedCountKey: [UInt8] = [1]
+
     static func headKey(_ sessionID: String) -> [UInt8] {
         var key = Array(sessionID.utf8)
         key.append(2)

@@ -16,9 +16,37 @@ struct StreamIndex: LogProjector {
 
     func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
         for row in Self.rows(for: record) { try txn.put(schema.streams, key: row.key, value: row.value) }
-        if record.sessionVersion == 1 {
-            let count = try txn.get(schema.streams, key: LogSchema.sessionCountKey).map { LogSchema.readUInt64($0) } ?? 0
-            try txn.put(schema.streams, key: LogSchema.sessionCountKey, value: LogSchema.bigEndianBytes(count + 1))
+        if record.sessionVersion == 1 { try add(1, to: LogSchema.sessionCountKey, txn: txn) }
+        switch record.event {
+        case .sessionDeleted:
+            // The deleted messages' ids are free again: a new conversation may use them.
+            let prefix = LogSchema.messageKey(record.sessionID, messageID: "")
+            let keys = try txn.withCursor(schema.streams) { cursor in
+                var keys: [[UInt8]] = []
+                var entry = try cursor.seek(atOrAfter: prefix)
+                while let current = entry, current.key.starts(with: prefix) {
+                    keys.append(Array(current.key))
+                    entry = try cursor.next()
+                }
+                return keys
+            }
+            for key in keys { try txn.delete(schema.streams, key: key) }
+            if try txn.get(schema.streams, key: LogSchema.deletedKey(record.sessionID)) == nil { try add(1, to: LogSchema.deletedCountKey, txn: txn) }
+            try txn.put(schema.streams, key: LogSchema.deletedKey(record.sessionID), value: LogSchema.bigEndianBytes(record.sessionVersion))
+        case .sessionCreated:
+            if try txn.delete(schema.streams, key: LogSchema.deletedKey(record.sessionID)) { try add(-1, to: LogSchema.deletedCountKey, txn: txn) }
+        default:
+            break
+        }
+    }
+
+    private func add(_ delta: Int64, to counter: [UInt8], txn: borrowing LMDBTransaction) throws {
+        let count = try txn.get(schema.streams, key: counter).map { LogSchema.readUInt64($0) } ?? 0
+        let updated = UInt64(Int64(count) + delta)
+        if updated == 0 {
+            try txn.delete(schema.streams, key: counter)
+        } else {
+            try txn.put(schema.streams, key: counter, value: LogSchema.bigEndianBytes(updated))
         }
     }
 
@@ -40,12 +68,17 @@ struct StreamIndex: LogProjector {
     /// The whole index, folded in memory: per session, its events' sequences by version and its
     /// messages' sequences by id; the rows are made in key order at the end.
     struct Fold: ProjectionFold {
-        var streams: [String: (sequences: [UInt64], messages: [String: UInt64])] = [:]
+        var streams: [String: (sequences: [UInt64], messages: [String: UInt64], deletedAt: UInt64?)] = [:]
 
         mutating func add(_ record: RecordedEvent) {
-            streams[record.sessionID, default: ([], [:])].sequences.append(record.sequence)
-            if case .messageAdded(let message) = record.event {
-                streams[record.sessionID]!.messages[message.messageID] = record.sequence
+            streams[record.sessionID, default: ([], [:], nil)].sequences.append(record.sequence)
+            switch record.event {
+            case .messageAdded(let message): streams[record.sessionID]!.messages[message.messageID] = record.sequence
+            case .sessionDeleted:
+                streams[record.sessionID]!.messages = [:]
+                streams[record.sessionID]!.deletedAt = record.sessionVersion
+            case .sessionCreated: streams[record.sessionID]!.deletedAt = nil
+            default: break
             }
         }
 
@@ -54,7 +87,9 @@ struct StreamIndex: LogProjector {
             if !streams.isEmpty {
                 rows.append(ProjectionRow(key: LogSchema.sessionCountKey, value: LogSchema.bigEndianBytes(UInt64(streams.count))))
             }
-            // A session's keys are its id then a tag (0x00 versions, 0x01 message ids, 0x02 head):
+            let deleted = streams.values.filter { $0.deletedAt != nil }.count
+            if deleted > 0 { rows.append(ProjectionRow(key: LogSchema.deletedCountKey, value: LogSchema.bigEndianBytes(UInt64(deleted)))) }
+            // A session's keys are its id then a tag (0x00 versions, 0x01 message ids, 0x02 head, 0x03 deleted):
             // sessions in byte order of their ids, then each session's rows in tag order.
             let sessions = streams.keys.map { Array($0.utf8) }.sorted(by: LogSchema.precedes)
             for idBytes in sessions {
@@ -68,6 +103,9 @@ struct StreamIndex: LogProjector {
                     rows.append(ProjectionRow(key: message.key, value: LogSchema.sequenceKey(message.sequence)))
                 }
                 rows.append(ProjectionRow(key: LogSchema.headKey(sessionID), value: LogSchema.bigEndianBytes(UInt64(stream.sequences.count))))
+                if let deletedAt = stream.deletedAt {
+                    rows.append(ProjectionRow(key: LogSchema.deletedKey(sessionID), value: LogSchema.bigEndianBytes(deletedAt)))
+                }
             }
             return [rows]
         }

@@ -57,13 +57,43 @@ final class UnmaterializedTail: @unchecked Sendable {
         lock.withLock { bySession[sessionID]?.last?.sessionVersion }
     }
 
-    /// Where a held message of a session is (writer only).
-    func position(ofMessage messageID: String, in sessionID: String) -> EventPosition? {
+    /// What the held events say of a message id of a session (writer only).
+    enum HeldMessage {
+        /// The session's current incarnation holds it here.
+        case found(EventPosition)
+        /// Not since the session was last deleted (which the tail holds): older entries do not count.
+        case absentSinceDeletion
+        /// The tail does not know: ask the index.
+        case notHeld
+    }
+
+    /// Where a held message of a session is, as far as the tail knows (writer only).
+    func message(_ messageID: String, in sessionID: String) -> HeldMessage {
         lock.withLock {
-            guard let record = bySession[sessionID]?.last(where: { record in
-                if case .messageAdded(let message) = record.event { message.messageID == messageID } else { false }
-            }) else { return nil }
-            return EventPosition(sequence: record.sequence, sessionID: sessionID, sessionVersion: record.sessionVersion, timestamp: record.timestamp)
+            for record in (bySession[sessionID] ?? []).reversed() {
+                switch record.event {
+                case .sessionDeleted: return .absentSinceDeletion
+                case .messageAdded(let message) where message.messageID == messageID:
+                    return .found(EventPosition(sequence: record.sequence, sessionID: sessionID, sessionVersion: record.sessionVersion, timestamp: record.timestamp))
+                default: continue
+                }
+            }
+            return .notHeld
+        }
+    }
+
+    /// Whether the session's last lifecycle event among the held ones is a deletion (true) or a
+    /// creation (false); nil when the tail holds neither (writer only).
+    func isDeleted(_ sessionID: String) -> Bool? {
+        lock.withLock {
+            for record in (bySession[sessionID] ?? []).reversed() {
+                switch record.event {
+                case .sessionDeleted: return true
+                case .sessionCreated: return false
+                default: continue
+                }
+            }
+            return nil
         }
     }
 
