@@ -117,8 +117,24 @@ public final class ConversationService: Sendable {
     public func deleteSession(_ sessionID: String, reason: String? = nil) async throws -> UInt64 {
         let sessionID = try Validation.sessionID(sessionID)
         if let reason { try CheckpointValidation.name(reason, field: "reason", limit: 1024) }
-        let result = try await append(AppendRequest(sessionID: sessionID, whenMissing: .refuse, events: [.sessionDeleted(SessionDeleted(reason: reason))]))
-        return result.positions[0].sessionVersion
+        // A LangGraph thread is fenced at its newest checkpoint; the precondition keeps that exact.
+        for _ in 0..<Self.maximumPutAttempts {
+            let fence = try views.store.environment.read { txn in try views.checkpoints.newestCheckpointID(thread: sessionID, txn: txn) }
+            let deletion = AppendRequest(
+                sessionID: sessionID,
+                whenMissing: .refuse,
+                events: [.sessionDeleted(SessionDeleted(reason: reason, fence: fence))],
+                precondition: views.checkpoints.newestCheckpointUnchanged(thread: sessionID, expected: fence)
+            )
+            do {
+                return try await views.store.append(deletion).positions[0].sessionVersion
+            } catch let error as EventStoreError where error.code == .preconditionFailed {
+                continue  // a checkpoint landed meanwhile: read the fence again
+            } catch {
+                throw Self.serviceError(error)
+            }
+        }
+        throw ConvLogError(.versionConflict, "session \(sessionID) kept changing while it was being deleted; retry", field: "sessionId")
     }
 
     /// Merges `changes` into the session's context (a `null` value removes its key).
@@ -217,6 +233,8 @@ public final class ConversationService: Sendable {
             deletedSessions: deleted,
             head: try views.store.head(),
             mapSize: views.store.environment.mapSize,
+            reclaimableBytes: try views.store.storageUse().reclaimableBytes,
+            pendingErasures: try views.store.pendingErasures(),
             windowCapacity: views.window.capacity
         )
     }

@@ -116,5 +116,9 @@ public struct ServiceStats: Sendable, Hashable {
     public var deletedSessions: Int
     public var head: ChainHead
     public var mapSize: Int
+    /// Bytes of free pages in the data file (reused, or removed by `convlog compact`).
+    public var reclaimableBytes: Int
+    /// Deleted sessions whose records are not all erased yet.
+    public var pendingErasures: Int
     public var windowCapacity: Int
 }

@@ -141,6 +141,8 @@ public enum ConvLogMethods {
                     "headSequence": .integer(Int64(stats.head.sequence)),
                     "headHash": .string(stats.head.hash.description),
                     "mapSize": .integer(Int64(stats.mapSize)),
+                    "reclaimableBytes": .integer(Int64(stats.reclaimableBytes)),
+                    "pendingErasures": .integer(Int64(stats.pendingErasures)),
                     "windowCapacity": .integer(Int64(stats.windowCapacity)),
                 ]
             },

@@ -120,7 +120,7 @@ public enum OpenRPCDocument {
       "name": "stats",
       "summary": "Counts and sizes.",
       "params": [],
-      "result": { "name": "stats", "schema": { "type": "object", "properties": { "events": { "type": "integer" }, "sessions": { "type": "integer", "description": "Live sessions." }, "deletedSessions": { "type": "integer", "description": "Sessions deleted and not started again." }, "headSequence": { "type": "integer" }, "headHash": { "type": "string" }, "mapSize": { "type": "integer" }, "windowCapacity": { "type": "integer" } } } }
+      "result": { "name": "stats", "schema": { "type": "object", "properties": { "events": { "type": "integer" }, "sessions": { "type": "integer", "description": "Live sessions." }, "deletedSessions": { "type": "integer", "description": "Sessions deleted and not started again." }, "headSequence": { "type": "integer" }, "headHash": { "type": "string" }, "mapSize": { "type": "integer" }, "reclaimableBytes": { "type": "integer", "description": "Bytes of free pages in the data file: reused by later writes, removed by convlog compact." }, "pendingErasures": { "type": "integer", "description": "Deleted sessions whose records are not all erased yet." }, "windowCapacity": { "type": "integer" } } } }
     },
     {
       "name": "putCheckpoint",

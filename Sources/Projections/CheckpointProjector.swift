@@ -150,6 +150,24 @@ public struct CheckpointProjector: LogProjector {
         }
     }
 
+    /// The newest checkpoint id the thread holds, among its checkpoints and its pending writes
+    /// (which may name checkpoints not stored): the fence its deletion sets.
+    public func newestCheckpointID(thread: String, txn: borrowing LMDBTransaction) throws -> String? {
+        var newest: [UInt8]?
+        for kind in [CheckpointTable.checkpoints, .writes] {
+            for row in try rows(of: kind, prefix: CheckpointKeys.threadPrefix(thread), txn: txn) {
+                if let id = CheckpointKeys.checkpointID(inKey: row.key), newest.map({ LogSchema.precedes($0, id) }) ?? true { newest = id }
+            }
+        }
+        return newest.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A precondition for a thread's deletion: refused when its newest checkpoint id is no longer
+    /// `expected` (a write landed since it was read), so the fence the deletion carries is exact.
+    public func newestCheckpointUnchanged(thread: String, expected: String?) -> some AppendPrecondition {
+        NewestCheckpointUnchanged(projector: self, threadID: thread, expected: expected)
+    }
+
     /// A precondition for writes of a thread: refused when the thread was deleted with a
     /// checkpoint id at or above any of `checkpointIDs` (a late write of the deleted conversation).
     public func fence(thread: String, checkpointIDs: [String]) -> some AppendPrecondition {
@@ -173,5 +191,17 @@ struct ThreadFence: AppendPrecondition {
                 + "a write for checkpoint \(late) is a late write of the deleted thread and is refused",
             sessionID: threadID
         )
+    }
+}
+
+/// Refuses a deletion whose fence went stale (see ``CheckpointProjector/newestCheckpointUnchanged(thread:expected:)``).
+struct NewestCheckpointUnchanged: AppendPrecondition {
+    let projector: CheckpointProjector
+    let threadID: String
+    let expected: String?
+
+    func refusal(in txn: borrowing LMDBTransaction) throws -> EventStoreError? {
+        guard try projector.newestCheckpointID(thread: threadID, txn: txn) != expected else { return nil }
+        return EventStoreError(.preconditionFailed, "thread \(threadID) changed while it was being deleted", sessionID: threadID)
     }
 }

@@ -49,25 +49,22 @@ enum CheckpointRules {
                 if write.index >= 0, try read(.writes, key) != nil { continue }
                 changes.append(RowChange(table: .writes, key: key, value: CheckpointKeys.reference(record.sequence, index)))
             }
-        case .sessionDeleted:
-            let prefix = CheckpointKeys.threadPrefix(thread)
-            var newest = try read(.fences, Array(thread.utf8))
+        case .sessionDeleted(let deleted):
             for table in [CheckpointTable.checkpoints, .blobs, .writes] {
-                for row in try scan(table, prefix) {
-                    if table != .blobs, let id = CheckpointKeys.checkpointID(inKey: row.key), newest.map({ LogSchema.precedes($0, id) }) ?? true {
-                        newest = id
-                    }
-                    changes.append(RowChange(table: table, key: row.key, value: nil))
-                }
+                for row in try scan(table, CheckpointKeys.threadPrefix(thread)) { changes.append(RowChange(table: table, key: row.key, value: nil)) }
             }
-            if let newest { changes.append(RowChange(table: .fences, key: Array(thread.utf8), value: newest)) }
+            // The fence only rises: a deletion of an emptied thread keeps the older fence.
+            let stored = try read(.fences, Array(thread.utf8))
+            if let fence = deleted.fence.map({ Array($0.utf8) }), stored.map({ LogSchema.precedes($0, fence) }) ?? true {
+                changes.append(RowChange(table: .fences, key: Array(thread.utf8), value: fence))
+            }
         case .checkpointsRemoved(let removed):
             for checkpoint in removed.checkpoints {
                 let key = CheckpointKeys.namespacePrefix(thread, checkpoint.namespace) + Array(checkpoint.checkpointID.utf8)
                 changes.append(RowChange(table: .checkpoints, key: key, value: nil))
                 for row in try scan(.writes, key + [0]) { changes.append(RowChange(table: .writes, key: row.key, value: nil)) }
             }
-        case .sessionCreated, .messageAdded, .contextUpdated, .unrecognized:
+        case .sessionCreated, .messageAdded, .contextUpdated, .unrecognized, .erased:
             break
         }
         return changes
@@ -97,7 +94,7 @@ public enum CheckpointKeys {
     }
 
     /// The checkpoint id of a `checkpoints` or `writes` key: its third 0x00-separated part.
-    static func checkpointID(inKey key: [UInt8]) -> [UInt8]? {
+    public static func checkpointID(inKey key: [UInt8]) -> [UInt8]? {
         let parts = key.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false)
         return parts.count >= 3 ? Array(parts[2]) : nil
     }

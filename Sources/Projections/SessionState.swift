@@ -71,7 +71,7 @@ public struct SessionState: Sendable, Hashable {
                     next.context[key] = value
                 }
             }
-        case .checkpointPut, .writesPut, .checkpointsRemoved, .sessionDeleted, .unrecognized:
+        case .checkpointPut, .writesPut, .checkpointsRemoved, .sessionDeleted, .unrecognized, .erased:
             break
         }
         return next
@@ -89,7 +89,7 @@ public struct SessionState: Sendable, Hashable {
     /// checkpoint event and an event type this build does not know.
     public static func changesOnlyCounters(_ event: Event) -> Bool {
         switch event {
-        case .messageAdded, .checkpointPut, .writesPut, .checkpointsRemoved, .unrecognized: true
+        case .messageAdded, .checkpointPut, .writesPut, .checkpointsRemoved, .unrecognized, .erased: true
         case .sessionDeleted: false
         case .sessionCreated, .contextUpdated: false
         }

@@ -131,6 +131,8 @@ enum EventTextFormat {
             return removed.checkpoints.map { "ns=\(quoted($0.namespace)) id=\($0.checkpointID)" }.joined(separator: ", ")
         case .unrecognized(_, let payload):
             return "(\(payload.count) payload bytes of a type this build does not know)"
+        case .erased:
+            return "(erased: its session was deleted)"
         }
     }
 

@@ -27,6 +27,9 @@ struct Stats: ParsableCommand {
         print("sessions:    \(counts.sessions - deleted) live, \(deleted) deleted")
         for type in perType.keys.sorted() { print("  \(type): \(perType[type]!)") }
         print("file size:   \(fileSize) bytes")
+        let use = try views.store.storageUse()
+        print("in use:      \(use.liveBytes) bytes; reclaimable by `convlog compact`: \(use.reclaimableBytes) bytes (free pages, old contents not wiped)")
+        print("erasures:    \(try views.store.pendingErasures()) deleted sessions still to erase")
         print("map size:    \(views.store.environment.mapSize) bytes")
         print("window:      \(views.window.capacity) messages per session")
         print("chain head:  \(head.sequence) \(head.hash)")

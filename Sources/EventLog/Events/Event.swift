@@ -64,8 +64,14 @@ public struct ContextUpdated: Sendable, Hashable {
 public struct SessionDeleted: Sendable, Hashable {
     /// Why, as the caller said (`expired` for retention).
     public var reason: String?
+    /// For a LangGraph thread: the newest checkpoint id it held (of its checkpoints and writes).
+    /// Later writes for checkpoint ids up to it are refused (see ``AppendPrecondition``).
+    public var fence: String?
 
-    public init(reason: String? = nil) { self.reason = reason }
+    public init(reason: String? = nil, fence: String? = nil) {
+        self.reason = reason
+        self.fence = fence
+    }
 }
 
 /// The body of one event in the log.
@@ -82,6 +88,8 @@ public enum Event: Sendable, Hashable {
     case sessionDeleted(SessionDeleted)
     /// A type this build does not know, kept as its name and opaque payload bytes.
     case unrecognized(type: String, payload: [UInt8])
+    /// An event whose payload was erased (its session was deleted): only its type is left.
+    case erased(type: String)
 
     /// The type name stored in the log (`SessionCreated`, `MessageAdded`, `ContextUpdated`, …).
     public var typeName: String {
@@ -93,7 +101,7 @@ public enum Event: Sendable, Hashable {
         case .writesPut: EventType.writesPut
         case .checkpointsRemoved: EventType.checkpointsRemoved
         case .sessionDeleted: EventType.sessionDeleted
-        case .unrecognized(let type, _): type
+        case .unrecognized(let type, _), .erased(let type): type
         }
     }
 }

@@ -1,26 +1,34 @@
 import JSON
+import Crypto
+
 /// The binary form of records in the log (documented in `schema/event-log.md`).
 ///
-/// A record is its canonical bytes followed by `prevHash` (32 bytes) and `hash` (32 bytes):
+/// A record (format 2) is its canonical bytes, its payload, then `prevHash` and `hash` (32 bytes each):
 ///
 /// | field | encoding |
 /// |---|---|
-/// | format version | UInt8 (1) |
+/// | format version | UInt8 (2) |
 /// | sequence | UInt64 big-endian |
 /// | session version | UInt64 big-endian |
 /// | timestamp | Int64 big-endian, UTC ms |
 /// | type | UInt8 length + ASCII |
 /// | session id | UInt16 length + UTF-8 |
-/// | payload | UInt32 length + bytes (per type, below) |
+/// | payload length | UInt32 big-endian |
+/// | payload digest | SHA-256 of the payload (32 bytes) |
+///
+/// `hash = SHA-256(prevHash ‖ canonical bytes)`: the chain commits to the payload through its
+/// digest, so a payload can be erased (the record stored without it) and the chain still verifies.
+/// Format 1 records (the payload inside the canonical bytes, as UInt32 length + bytes) stay readable.
 public enum EventCodec {
     /// The record format this build writes, and the newest it reads.
-    public static let formatVersion: UInt8 = 1
+    public static let formatVersion: UInt8 = 2
     /// Bytes after the canonical part: `prevHash` and `hash`.
     static let trailerSize = 64
 
     // MARK: Records
 
-    /// Encodes a record around an already encoded payload (``encodePayload(_:)``); returns its stored bytes and hash.
+    /// Encodes a record around an already encoded payload (``encodePayload(_:)``); returns its
+    /// stored bytes and hash. `format` 1 is for tests of reading old logs.
     static func encodeRecord(
         sequence: UInt64,
         sessionID: String,
@@ -28,34 +36,51 @@ public enum EventCodec {
         timestamp: Int64,
         type: String,
         payload: [UInt8],
-        previousHash: EventHash
+        previousHash: EventHash,
+        format: UInt8 = formatVersion
     ) -> (bytes: [UInt8], hash: EventHash) {
-        var writer = ByteWriter(capacity: 48 + sessionID.utf8.count + payload.count + trailerSize)
-        writer.write(formatVersion)
+        var writer = ByteWriter(capacity: 48 + 36 + sessionID.utf8.count + payload.count + trailerSize)
+        writer.write(format)
         writer.write(bigEndian: sequence)
         writer.write(bigEndian: sessionVersion)
         writer.write(bigEndian: timestamp)
         writer.writeShort(type.utf8)
         writer.writeMedium(sessionID.utf8)
-        writer.writeLong(payload)
-        let hash = writer.bytes.withUnsafeBytes { EventHash.chaining(previousHash, $0) }
+        let hash: EventHash
+        if format == 1 {
+            writer.writeLong(payload)
+            hash = writer.bytes.withUnsafeBytes { EventHash.chaining(previousHash, $0) }
+        } else {
+            writer.write(bigEndian: UInt32(payload.count))
+            writer.bytes += SHA256.hash(data: payload)
+            hash = writer.bytes.withUnsafeBytes { EventHash.chaining(previousHash, $0) }
+            writer.bytes += payload
+        }
         writer.bytes += previousHash.bytes
         writer.bytes += hash.bytes
         return (writer.bytes, hash)
     }
 
-    /// Decodes stored record bytes. Does not check the hash: see ``ChainLink``.
+    /// Decodes stored record bytes. Does not check the hash: see ``ChainLink``. An erased
+    /// record decodes as ``Event/erased(type:)``.
     package static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> RecordedEvent {
         let link = try ChainLink(bytes)
         var reader = ByteReader(link.canonical)
         let version = try reader.readByte()
-        guard version >= 1, version <= formatVersion else { throw .unsupportedFormatVersion(version) }
         let sequence = try reader.read(bigEndian: UInt64.self)
         let sessionVersion = try reader.read(bigEndian: UInt64.self)
         let timestamp = try reader.read(bigEndian: Int64.self)
         let type = try reader.readString(try reader.readShort(), name: "type")
         let sessionID = try reader.readString(try reader.readMedium(), name: "sessionId")
-        let payload = try reader.readLong()
+        let payload: UnsafeRawBufferPointer
+        if version == 1 {
+            payload = try reader.readLong()
+        } else {
+            let length = try reader.read(bigEndian: UInt32.self)
+            _ = try reader.readBytes(count: 32)
+            payload = link.payload
+            guard link.isErased || payload.count == Int(length) else { throw .truncated(at: link.canonical.count + payload.count) }
+        }
         guard reader.remaining == 0 else { throw .trailingBytes(count: reader.remaining) }
         return RecordedEvent(
             formatVersion: version,
@@ -63,10 +88,18 @@ public enum EventCodec {
             sessionID: sessionID,
             sessionVersion: sessionVersion,
             timestamp: timestamp,
-            event: try decodePayload(type: type, payload),
+            event: link.isErased ? .erased(type: type) : try decodePayload(type: type, payload),
             previousHash: link.previousHash,
             hash: link.storedHash
         )
+    }
+
+    /// The record without its payload, for erasure: nil when it is already erased, or of format 1
+    /// (whose chain covers the payload itself: erasing it would break the chain).
+    static func erasing(_ record: UnsafeRawBufferPointer) throws(RecordDecodingError) -> [UInt8]? {
+        let link = try ChainLink(record)
+        guard link.formatVersion >= 2, !link.isErased, link.payloadLength > 0 else { return nil }
+        return Array(link.canonical) + Array(link.previousHashBytes) + Array(link.storedHashBytes)
     }
 
     // MARK: Payloads
@@ -111,10 +144,14 @@ public enum EventCodec {
         case .writesPut(let put): encode(put, into: &writer)
         case .checkpointsRemoved(let removed): encode(removed, into: &writer)
         case .sessionDeleted(let deleted):
-            writer.write(deleted.reason == nil ? 0 : 1)
-            if let reason = deleted.reason { writer.writeMedium(reason.utf8) }
+            for field in [deleted.reason, deleted.fence] {
+                writer.write(field == nil ? 0 : 1)
+                if let field { writer.writeMedium(field.utf8) }
+            }
         case .unrecognized(_, let payload):
             writer.bytes = payload
+        case .erased:
+            break  // never appended (see PreparedAppend)
         }
         return writer.bytes
     }
@@ -152,8 +189,9 @@ public enum EventCodec {
         case EventType.writesPut: event = .writesPut(try decodeWritesPut(&reader))
         case EventType.checkpointsRemoved: event = .checkpointsRemoved(try decodeCheckpointsRemoved(&reader))
         case EventType.sessionDeleted:
-            let hasReason = try reader.readByte()
-            event = .sessionDeleted(SessionDeleted(reason: hasReason == 0 ? nil : try reader.readString(try reader.readMedium(), name: "reason")))
+            let reason = try reader.readByte() == 0 ? nil : try reader.readString(try reader.readMedium(), name: "reason")
+            let fence = try reader.readByte() == 0 ? nil : try reader.readString(try reader.readMedium(), name: "fence")
+            event = .sessionDeleted(SessionDeleted(reason: reason, fence: fence))
         default:
             return .unrecognized(type: type, payload: Array(bytes))
         }
@@ -177,8 +215,15 @@ public enum EventCodec {
 
 /// The integrity-chain fields of a stored record, read without decoding its payload.
 struct ChainLink {
+    let formatVersion: UInt8
     /// Everything the hash covers besides `previousHash`.
     let canonical: UnsafeRawBufferPointer
+    /// The payload stored after the canonical bytes (format 2; empty when erased, and for format 1,
+    /// whose payload is inside the canonical bytes).
+    let payload: UnsafeRawBufferPointer
+    /// The payload's length and SHA-256 as the canonical bytes state them (format 2; 0 and empty for format 1).
+    let payloadLength: Int
+    private let payloadDigest: UnsafeRawBufferPointer
     /// The stored `prevHash` and `hash`, 32 bytes each (pointing into the record).
     let previousHashBytes: UnsafeRawBufferPointer
     let storedHashBytes: UnsafeRawBufferPointer
@@ -186,16 +231,44 @@ struct ChainLink {
     init(_ record: UnsafeRawBufferPointer) throws(RecordDecodingError) {
         guard record.count > EventCodec.trailerSize else { throw .truncated(at: record.count) }
         let split = record.count - EventCodec.trailerSize
-        canonical = UnsafeRawBufferPointer(rebasing: record[..<split])
+        let body = UnsafeRawBufferPointer(rebasing: record[..<split])
         previousHashBytes = UnsafeRawBufferPointer(rebasing: record[split..<split + 32])
         storedHashBytes = UnsafeRawBufferPointer(rebasing: record[(split + 32)...])
+        formatVersion = body[0]
+        guard formatVersion >= 1, formatVersion <= EventCodec.formatVersion else { throw .unsupportedFormatVersion(formatVersion) }
+        guard formatVersion >= 2 else {
+            canonical = body
+            payload = UnsafeRawBufferPointer(rebasing: body[body.count...])
+            payloadLength = 0
+            payloadDigest = payload
+            return
+        }
+        // Format 2: the canonical bytes end after the session id, the payload length and digest.
+        let typeLengthOffset = 25
+        guard body.count > typeLengthOffset + 2 else { throw .truncated(at: body.count) }
+        let sessionLengthOffset = typeLengthOffset + 1 + Int(body[typeLengthOffset])
+        guard body.count >= sessionLengthOffset + 2 else { throw .truncated(at: body.count) }
+        let end = sessionLengthOffset + 2 + (Int(body[sessionLengthOffset]) << 8 | Int(body[sessionLengthOffset + 1])) + 4 + 32
+        guard body.count >= end else { throw .truncated(at: body.count) }
+        canonical = UnsafeRawBufferPointer(rebasing: body[..<end])
+        payload = UnsafeRawBufferPointer(rebasing: body[end...])
+        payloadLength = (end - 36..<end - 32).reduce(0) { $0 << 8 | Int(body[$1]) }
+        payloadDigest = UnsafeRawBufferPointer(rebasing: body[(end - 32)..<end])
     }
 
     var previousHash: EventHash { EventHash(bytes: Array(previousHashBytes)) }
     var storedHash: EventHash { EventHash(bytes: Array(storedHashBytes)) }
 
-    /// Whether the record's bytes hash to its stored hash: `SHA-256(previousHash ‖ canonical)`.
-    var hashHolds: Bool { EventHash.chaining(previousHashBytes, canonical).matches(storedHashBytes) }
+    /// Whether the payload was erased: stored without it (format 2 only).
+    var isErased: Bool { formatVersion >= 2 && payload.isEmpty && payloadLength > 0 }
+
+    /// Whether the record's bytes hash to its stored hash, `SHA-256(previousHash ‖ canonical)`,
+    /// and its payload (unless erased) to the digest the canonical bytes state.
+    var hashHolds: Bool {
+        guard EventHash.chaining(previousHashBytes, canonical).matches(storedHashBytes) else { return false }
+        guard formatVersion >= 2, !isErased else { return true }
+        return payload.count == payloadLength && SHA256.hash(data: payload).withUnsafeBytes { $0.elementsEqual(payloadDigest) }
+    }
 
     /// The sequence written inside the record, or nil when the record is too short to hold one.
     var sequence: UInt64? { fixedField(at: 1) }

@@ -56,13 +56,18 @@ extension Event {
                 }),
             ])
         case .sessionDeleted(let deleted):
-            return .object(deleted.reason.map { ["reason": .string($0)] } ?? [:])
+            var data: [String: JSONValue] = [:]
+            if let reason = deleted.reason { data["reason"] = .string(reason) }
+            if let fence = deleted.fence { data["fence"] = .string(fence) }
+            return .object(data)
         case .checkpointsRemoved(let removed):
             return .object([
                 "checkpoints": .array(removed.checkpoints.map { ["checkpointNs": .string($0.namespace), "checkpointId": .string($0.checkpointID)] })
             ])
         case .unrecognized(_, let payload):
             return .object(["payloadBase64": .string(Data(payload).base64EncodedString())])
+        case .erased:
+            return .object(["erased": true])
         }
     }
 }

@@ -186,21 +186,34 @@ private struct LogWriter: Sendable {
 
     /// The writer thread's loop, until the queue is closed and empty; then it applies what is left.
     func run() {
+        var erasing = (try? EventStore.erasePending(schema: schema, environment: environment, limit: 0)) ?? false
         while true {
             let load = tail.load
-            let due = load.count == 0 ? nil : Date.now.addingTimeInterval(Self.seconds(configuration.materializeInterval - load.age))
+            // Erasures pending: come back at once when idle, one batch per turn, so appends never wait long.
+            let due = load.count == 0 ? (erasing ? Date.now : nil) : Date.now.addingTimeInterval(Self.seconds(configuration.materializeInterval - load.age))
             switch queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes, until: due) {
             case .appends(let batch):
-                commit(batch)
+                if commit(batch) { erasing = true }
                 let after = tail.load
-                if after.count >= configuration.materializeAfterEvents || after.age >= configuration.materializeInterval { materialize() }
+                if after.count >= configuration.materializeAfterEvents || after.age >= configuration.materializeInterval {
+                    materialize()
+                    if erasing { erasing = eraseBatch() }
+                }
             case .idle:
                 materialize()
+                if erasing { erasing = eraseBatch() }
             case .closed:
                 materialize()
                 return
             }
         }
+    }
+
+    /// Erases one batch of a deleted session's records (after a materialization, so the stream
+    /// index finds them); returns whether more remain. After a failure it stops until the next
+    /// deletion or start (the pending erasures stay noted in `meta`).
+    private func eraseBatch() -> Bool {
+        (try? EventStore.erasePending(schema: schema, environment: environment)) ?? false
     }
 
     /// Applies every committed event to the projections and forgets them from the tail. A failure
@@ -212,7 +225,9 @@ private struct LogWriter: Sendable {
 
     /// Commits `batch`, growing the map when it is full. When the transaction fails for another
     /// reason, commits each append alone, so only the one at fault fails.
-    private func commit(_ batch: [PendingAppend]) {
+    /// - Returns: whether it committed a session deletion (erasures to do).
+    @discardableResult
+    private func commit(_ batch: [PendingAppend]) -> Bool {
         do {
             let (outcomes, appended) = try environment.writeGrowingMap { txn in
                 var appender = try LogAppender(schema: schema, tail: tail, txn: txn, now: LogAppender.wallClockMilliseconds())
@@ -224,6 +239,7 @@ private struct LogWriter: Sendable {
                     // The next append's precondition sees this one's effect.
                     for record in appender.appended[before...] {
                         for projector in appliedOnCommit { try projector.apply(record, in: txn) }
+                        if case .sessionDeleted = record.event { try schema.noteErasure(of: record.sessionID, before: record.sessionVersion, txn: txn) }
                     }
                 }
                 if !appender.appended.isEmpty {
@@ -234,15 +250,17 @@ private struct LogWriter: Sendable {
             // Readers overlay the tail: add it before answering, so every answer is readable at once.
             tail.append(appended)
             for (append, outcome) in zip(batch, outcomes) { append.completion(outcome.mapError { $0 }) }
+            return appended.contains { if case .sessionDeleted = $0.event { true } else { false } }
         } catch let error as LMDBError where error.isMapFull {
             let full = EventStoreError(.storageFull, "the log reached its maximum map size of \(configuration.maximumMapSize) bytes")
             for append in batch { append.completion(.failure(full)) }
+            return false
         } catch {
             if batch.count == 1 {
                 batch[0].completion(.failure(error))
-            } else {
-                for append in batch { commit([append]) }
+                return false
             }
+            return batch.map { commit([$0]) }.contains(true)
         }
     }
 

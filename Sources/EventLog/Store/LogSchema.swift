@@ -50,6 +50,8 @@ package struct LogSchema: Sendable {
                 "the log has format version \(stamp[0]); this build reads up to \(EventCodec.formatVersion)"
             )
         }
+        // This build appends records of its format: older builds must refuse the log by its stamp.
+        if create, stamp[0] < EventCodec.formatVersion { try txn.put(meta, key: Self.formatVersionKey, value: [EventCodec.formatVersion]) }
     }
 
     package static func sequenceKey(_ sequence: UInt64) -> [UInt8] { bigEndianBytes(sequence) }

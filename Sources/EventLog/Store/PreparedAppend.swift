@@ -67,6 +67,7 @@ struct PreparedAppend: Sendable {
     /// appear once) and `byteCount` its payload bytes.
     private static func entry(_ event: Event, messageIDs: inout Set<String>, byteCount: inout Int) throws(EventStoreError) -> Entry {
         var messageID: String?
+        if case .erased = event { throw EventStoreError(.invalidAppend, "an erased event cannot be appended") }
         if case .messageAdded(let message) = event {
             try checkIdentifier(message.messageID, field: "messageId")
             guard messageIDs.insert(message.messageID).inserted else {

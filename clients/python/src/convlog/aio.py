@@ -100,6 +100,10 @@ class AsyncClient:
     async def update_context(self, session_id: str, changes: dict, expected_version: int | None = None) -> ContextUpdate:
         return ContextUpdate.from_json(await self.call("updateContext", sessionId=session_id, changes=changes, expectedVersion=expected_version))
 
+    async def delete_session(self, session_id: str, reason: str | None = None) -> int:
+        """Deletes a session (gone from every read, its messages erased from the log); returns its version after."""
+        return int((await self.call("deleteSession", sessionId=session_id, reason=reason))["version"])
+
     async def get_session(self, session_id: str) -> Session:
         return Session.from_json(await self.call("getSession", sessionId=session_id))
 

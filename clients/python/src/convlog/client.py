@@ -121,6 +121,10 @@ class Client:
     def update_context(self, session_id: str, changes: dict, expected_version: int | None = None) -> ContextUpdate:
         return ContextUpdate.from_json(self.call("updateContext", sessionId=session_id, changes=changes, expectedVersion=expected_version))
 
+    def delete_session(self, session_id: str, reason: str | None = None) -> int:
+        """Deletes a session (gone from every read, its messages erased from the log); returns its version after."""
+        return int((self.call("deleteSession", sessionId=session_id, reason=reason))["version"])
+
     def get_session(self, session_id: str) -> Session:
         return Session.from_json(self.call("getSession", sessionId=session_id))
 

@@ -174,12 +174,20 @@ class Health:
 @dataclass(frozen=True)
 class Stats:
     events: int
+    #: Live sessions.
     sessions: int
     head_sequence: int
     head_hash: str
     map_size: int
     window_capacity: int
+    #: Sessions deleted (and not started again).
+    deleted_sessions: int = 0
+    #: Bytes of free pages in the data file (removed by ``convlog compact``).
+    reclaimable_bytes: int = 0
+    #: Deleted sessions whose records are not all erased yet.
+    pending_erasures: int = 0
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Stats":
-        return cls(d["events"], d["sessions"], d["headSequence"], d["headHash"], d["mapSize"], d["windowCapacity"])
+        return cls(d["events"], d["sessions"], d["headSequence"], d["headHash"], d["mapSize"], d["windowCapacity"],
+                   d.get("deletedSessions", 0), d.get("reclaimableBytes", 0), d.get("pendingErasures", 0))

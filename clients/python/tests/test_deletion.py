@@ -1,0 +1,109 @@
+"""Deletion and erasure, end to end: a real daemon, the real CLI, the raw bytes of the data directory."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from conftest import DaemonProcess
+from convlog import Client, InvalidParams, SessionNotFound
+from test_langgraph import chat_graph, cli
+
+langgraph = pytest.importorskip("langgraph")
+from langchain_core.messages import HumanMessage  # noqa: E402
+
+from convlog.langgraph import ConvLogSaver  # noqa: E402
+
+
+def marker(session: str, index: int) -> str:
+    return f"MARKER-{session}-{index:03d}-Q7X"
+
+
+def raw_bytes(directory: str) -> bytes:
+    """Every file of the data directory, concatenated."""
+    chunks = []
+    for root, _, names in os.walk(directory):
+        for name in names:
+            with open(os.path.join(root, name), "rb") as handle:
+                chunks.append(handle.read())
+    return b"".join(chunks)
+
+
+def test_deleted_sessions_disappear_are_erased_and_leave_the_file_at_compaction(daemon_process: DaemonProcess):
+    socket_path = daemon_process.start()
+    client = Client(socket_path)
+    for session in ["gone", "kept", "busy"]:
+        client.create(session_id=session, metadata={"m": marker(session, 900)}, context={"c": marker(session, 901)})
+        for index in range(20):
+            client.add(session, "user" if index % 2 == 0 else "assistant", marker(session, index) + " " + "x" * 300,
+                       metadata={"n": marker(session, 500 + index)})
+    graph = chat_graph(ConvLogSaver(socket_path))
+    for index in range(3):
+        graph.invoke({"messages": [HumanMessage(marker("thread", index))]}, {"configurable": {"thread_id": "thread"}})
+
+    # Deletions while another client appends: nothing acknowledged is lost.
+    acknowledged: list[int] = []
+
+    def append_meanwhile() -> None:
+        writer = Client(socket_path)
+        for index in range(100):
+            acknowledged.append(writer.add("busy", "user", f"meanwhile {index}").sequence)
+
+    appender = threading.Thread(target=append_meanwhile)
+    appender.start()
+    assert client.delete_session("gone", reason="user request") > 0
+    ConvLogSaver(socket_path).delete_thread("thread")
+    appender.join(timeout=60)
+    assert len(acknowledged) == 100
+
+    with pytest.raises(SessionNotFound, match="was deleted"):
+        client.get_context("gone")
+    with pytest.raises(SessionNotFound):
+        client.analyze_follow_up("gone", "and those?")
+    with pytest.raises(SessionNotFound):
+        client.get_session("thread")
+    assert {s.session_id for s in client.list_sessions().sessions} == {"kept", "busy"}
+    assert graph.get_state({"configurable": {"thread_id": "thread"}}).values == {}
+    stats = client.stats()
+    assert (stats.sessions, stats.deleted_sessions) == (2, 2)
+    # The deletion is an event of the log, with its reason.
+    events = client.read_events(session_id="gone", limit=1000).events
+    assert events[-1].type == "SessionDeleted" and events[-1].data["reason"] == "user request"
+    assert len([e for e in client.read_events(session_id="busy", limit=1000).events if e.type == "MessageAdded"]) == 120
+
+    # Bad input: typed errors.
+    with pytest.raises(SessionNotFound):
+        client.delete_session("gone")
+    with pytest.raises(SessionNotFound):
+        client.delete_session("never-existed")
+    with pytest.raises(InvalidParams) as error:
+        client.delete_session("bad id")
+    assert error.value.field == "sessionId"
+
+    daemon_process.stop()
+    compacted = cli("compact", "--data-dir", daemon_process.data_dir)
+    assert compacted.returncode == 0, compacted.stderr
+    data = raw_bytes(daemon_process.data_dir)
+    for index in list(range(20)) + [900, 901, 500]:
+        assert marker("gone", index).encode() not in data, index
+        assert marker("kept", index).encode() in data, index
+    for index in range(3):
+        assert marker("thread", index).encode() not in data, index
+    verified = cli("verify", "--data-dir", daemon_process.data_dir, "--projections")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert cli("rebuild", "--data-dir", daemon_process.data_dir).returncode == 0
+    assert cli("verify", "--data-dir", daemon_process.data_dir, "--projections").returncode == 0
+    stats_text = cli("stats", "--data-dir", daemon_process.data_dir).stdout
+    assert "2 live, 2 deleted" in stats_text and "0 deleted sessions still to erase" in stats_text
+
+    # The daemon starts on the compacted log; a deleted id starts afresh.
+    daemon_process.start()
+    client = Client(socket_path)
+    assert len(client.get_context("kept", window=50).messages) == 20
+    client.add("gone", "user", "a new conversation", create_if_missing=True)
+    assert [m.content for m in client.get_context("gone", window=50).messages] == ["a new conversation"]
+    graph = chat_graph(ConvLogSaver(socket_path))
+    graph.invoke({"messages": [HumanMessage("again")]}, {"configurable": {"thread_id": "thread"}})
+    assert [m.content for m in graph.get_state({"configurable": {"thread_id": "thread"}}).values["messages"]] == ["again", "answer 1: again"]
