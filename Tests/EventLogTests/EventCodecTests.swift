@@ -76,7 +76,8 @@ struct EventCodecTests {
         #expect(decoded.formatVersion == EventCodec.formatVersion)
     }
 
-    /// Stored bytes must never change for a given event: the log is read for years.
+    /// Stored bytes must never change for a given event: the log is read for years. Format 1
+    /// records (logs written before 0.3) are still encoded here to prove they still decode.
     @Test("records keep their golden bytes")
     func goldenBytes() throws {
         let previous = EventHash(bytes: Array(repeating: 0xAB, count: 32))
@@ -93,10 +94,39 @@ struct EventCodecTests {
                 timestamp: 1_735_689_600_000,
                 type: event.typeName,
                 payload: EventCodec.encodePayload(event),
-                previousHash: previous
+                previousHash: previous,
+                format: 1
             )
             #expect(bytes.hexString == golden, "\(event.typeName)")
+            let decoded = try bytes.withUnsafeBytes { try EventCodec.decodeRecord($0) }
+            #expect(decoded.event == event && decoded.formatVersion == 1)
+            #expect(try bytes.withUnsafeBytes { try ChainLink($0).hashHolds })
+            #expect(try bytes.withUnsafeBytes { try EventCodec.erasing($0) } == nil, "a format 1 record cannot be erased")
         }
+        let (current, _) = EventCodec.encodeRecord(
+            sequence: 7, sessionID: "s", sessionVersion: 2, timestamp: 1_735_689_600_000,
+            type: EventType.messageAdded, payload: EventCodec.encodePayload(Self.sampleEvents[2]), previousHash: previous
+        )
+        #expect(current.hexString == Golden.messageAddedFormat2)
+    }
+
+    @Test("an erased record keeps its place in the chain, decodes as erased, and a changed payload is detected")
+    func erasure() throws {
+        let event = Self.sampleEvents[2]
+        let (bytes, hash) = EventCodec.encodeRecord(
+            sequence: 9, sessionID: "s", sessionVersion: 4, timestamp: 1, type: event.typeName,
+            payload: EventCodec.encodePayload(event), previousHash: .genesis
+        )
+        let erased = try #require(try bytes.withUnsafeBytes { try EventCodec.erasing($0) })
+        #expect(erased.count < bytes.count && !erased.hexString.contains(Array("artists".utf8).hexString))
+        let link = try erased.withUnsafeBytes { try ChainLink($0) }
+        #expect(link.isErased && link.hashHolds)
+        let decoded = try erased.withUnsafeBytes { try EventCodec.decodeRecord($0) }
+        #expect(decoded.event == .erased(type: EventType.messageAdded) && decoded.hash == hash && decoded.sessionVersion == 4)
+        #expect(try erased.withUnsafeBytes { try EventCodec.erasing($0) } == nil, "already erased")
+        var tampered = bytes
+        tampered[bytes.count - 70] ^= 1  // a payload byte: the canonical bytes still hash, the digest no longer matches
+        #expect(try tampered.withUnsafeBytes { try ChainLink($0).hashHolds } == false)
     }
 
     @Test("a type this build does not know decodes as opaque bytes")
@@ -134,6 +164,7 @@ extension Event: CustomTestStringConvertible {
 }
 
 private enum Golden {
+    static let messageAddedFormat2 = "0200000000000000070000000000000002000001941f297c000c4d65737361676541646465640001730000003cc6ea92e0b7946290d680c561d1a37b13e20d5983ae4944af8f3d19961b96d72300036d2d31010100000020486f77206d616e792061727469737473207374617274207769746820412d453f0000000d7b226c616e67223a22656e227dabababababababababababababababababababababababababababababababab03587f3dfe8b41942780a4fc2b920ce60fe3b4fe95828ca52d4e1e68d40f1bf2"
     static let sessionCreated = "0100000000000000070000000000000002000001941f297c000e53657373696f6e4372656174656400017300000027010006757365722d370000001a7b226368616e6e656c223a22776562222c2274696572223a327dabababababababababababababababababababababababababababababababab633424e1c2b19a5edf8ab846829c418d2a30cf7c27d95e5416a51d8bba2f32c8"
     static let messageAdded = "0100000000000000070000000000000002000001941f297c000c4d65737361676541646465640001730000003c00036d2d31010100000020486f77206d616e792061727469737473207374617274207769746820412d453f0000000d7b226c616e67223a22656e227dabababababababababababababababababababababababababababababababab6665e49cc37b5506c320b980c43b90363c05cc463a918735aa9e7fb4c1237bd4"
     static let contextUpdated = "0100000000000000070000000000000002000001941f297c000e436f6e746578745570646174656400017300000030020000002b7b227374616c65223a6e756c6c2c22746f706963223a7b22656e74697479223a2261727469737473227d7dabababababababababababababababababababababababababababababababab5e21d303d4e2898b3c4e6d34394899763ed6a78edc78cbd2a85d54aa1f22315c"
