@@ -142,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "JSON", "CLMDB", "EventLogCrashWriter"]
+            dependencies: ["EventLog", "JSON", "CLMDB", "EventLogCrashWriter", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "DaemonTests",

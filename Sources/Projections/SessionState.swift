@@ -77,11 +77,14 @@ public struct SessionState: Sendable, Hashable {
         return next
     }
 
-    /// The state after `record`, or nil when it deleted the session (``SessionDeleted``): the
-    /// projections' fold. The next event after a deletion starts the session afresh.
+    /// The state after `record`, or nil when it deleted the session (``SessionDeleted``) or was
+    /// erased (an event of a deleted session: nothing of that past is shown). The projections'
+    /// fold. The next event after a deletion starts the session afresh.
     public static func next(_ state: SessionState?, _ record: RecordedEvent) -> SessionState? {
-        if case .sessionDeleted = record.event { return nil }
-        return folding(state, record)
+        switch record.event {
+        case .sessionDeleted, .erased: nil
+        default: folding(state, record)
+        }
     }
 
     /// Whether folding `event` into an existing state changes only its counters and positions

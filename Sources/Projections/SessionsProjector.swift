@@ -21,7 +21,7 @@ public struct SessionsProjector: LogProjector {
 
     public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
         let key = ProjectionRows.sessionKey(record.sessionID)
-        if case .sessionDeleted = record.event {
+        if SessionState.next(nil, record) == nil {  // a deletion (or an erased event: the same fold as ``Fold``)
             guard let stored = try txn.get(sessions, key: key) else { return }
             let old = try ProjectionRows.SessionRowKeys(stored)
             try txn.delete(sessions, key: key)

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -60,6 +61,13 @@ struct VerificationTests {
             defer { store.close() }
             try tamper(store, sequence: 4) { bytes in
                 bytes[bytes.count - 64 - 6 - 1] ^= 0x01
+                // A forger also restates the payload's digest in the canonical bytes...
+                let (digestStart, digest) = bytes.withUnsafeBytes { raw in
+                    let link = try! ChainLink(raw)
+                    return (link.canonical.count - 32, Array(SHA256.hash(data: link.payload)))
+                }
+                bytes.replaceSubrange(digestStart..<digestStart + 32, with: digest)
+                // ...and re-hashes the record: only the next record's link gives it away.
                 let forged = bytes.withUnsafeBytes { raw in
                     let link = try! ChainLink(raw)
                     return EventHash.chaining(link.previousHashBytes, link.canonical)
