@@ -21,10 +21,19 @@ public final class ConversationService: Sendable {
     /// Follow-up analysis and topic tracking.
     public let followUp: FollowUpSettings
 
-    public init(views: ConversationViews, limits: ServiceLimits = ServiceLimits(), followUp: FollowUpSettings = FollowUpSettings()) {
+    /// Which sessions expire, and when.
+    public let retention: RetentionPolicy
+
+    public init(
+        views: ConversationViews,
+        limits: ServiceLimits = ServiceLimits(),
+        followUp: FollowUpSettings = FollowUpSettings(),
+        retention: RetentionPolicy = RetentionPolicy()
+    ) {
         self.views = views
         self.limits = limits
         self.followUp = followUp
+        self.retention = retention
     }
 
     // MARK: Writes
@@ -36,6 +45,12 @@ public final class ConversationService: Sendable {
         if let userID = request.userID { try Validation.identifier(userID, field: "userId") }
         try Validation.size(of: .object(request.metadata), field: "metadata", limit: limits.maxMetadataBytes)
         var events: [Event] = [.sessionCreated(SessionCreated(userID: request.userID, metadata: request.metadata))]
+        if let ttl = request.ttlSeconds {
+            guard (1...RetentionPolicy.maximumTTLSeconds).contains(ttl) else {
+                throw ConvLogError.invalid("ttlSeconds", "must be 1–\(RetentionPolicy.maximumTTLSeconds) seconds")
+            }
+            events.append(.retentionSet(RetentionSet(ttlSeconds: UInt64(ttl))))
+        }
         if let context = request.context, !context.isEmpty {
             try Validation.size(of: .object(context), field: "context", limit: limits.maxContextBytes)
             events.append(.contextUpdated(ContextUpdated(changes: context, source: .client)))
@@ -115,6 +130,11 @@ public final class ConversationService: Sendable {
     /// - Throws: ``ConvLogError`` `invalidParams`, `sessionNotFound` (unknown, or already deleted).
     @discardableResult
     public func deleteSession(_ sessionID: String, reason: String? = nil) async throws -> UInt64 {
+        try await deleteSession(sessionID, reason: reason, expectedVersion: nil)
+    }
+
+    /// ``deleteSession(_:reason:)``, refused with `versionConflict` unless the session is at `expectedVersion`.
+    func deleteSession(_ sessionID: String, reason: String?, expectedVersion: UInt64?) async throws -> UInt64 {
         let sessionID = try Validation.sessionID(sessionID)
         if let reason { try CheckpointValidation.name(reason, field: "reason", limit: 1024) }
         // A LangGraph thread is fenced at its newest checkpoint; the precondition keeps that exact.
@@ -122,6 +142,7 @@ public final class ConversationService: Sendable {
             let fence = try views.store.environment.read { txn in try views.checkpoints.newestCheckpointID(thread: sessionID, txn: txn) }
             let deletion = AppendRequest(
                 sessionID: sessionID,
+                expectedVersion: expectedVersion,
                 whenMissing: .refuse,
                 events: [.sessionDeleted(SessionDeleted(reason: reason, fence: fence))],
                 precondition: views.checkpoints.newestCheckpointUnchanged(thread: sessionID, expected: fence)
@@ -135,6 +156,32 @@ public final class ConversationService: Sendable {
             }
         }
         throw ConvLogError(.versionConflict, "session \(sessionID) kept changing while it was being deleted; retry", field: "sessionId")
+    }
+
+    /// When the session expires (UTC ms): its last write plus its own TTL, else the default
+    /// retention's; nil when it never expires.
+    public func expiry(of state: SessionState) throws -> Int64? {
+        guard let ttl = try views.ttlSeconds(of: state.sessionID) ?? retention.defaultTTLSeconds else { return nil }
+        return state.lastUpdated &+ Int64(clamping: ttl) &* 1_000
+    }
+
+    /// Deletes up to `limit` expired sessions (reason `expired`): those whose last write is older
+    /// than their TTL (or the default retention) at `now` (UTC ms). A session written to since it
+    /// was found is left alone (the deletion expects the version it was checked at).
+    /// - Returns: how many sessions were deleted.
+    public func sweepExpired(now: Int64, limit: Int = 100) async throws -> Int {
+        let candidates = try views.expiryCandidates(now: now, defaultRetentionSeconds: retention.defaultTTLSeconds, limit: limit)
+        var deleted = 0
+        for sessionID in Set(candidates).sorted() {
+            guard let state = try views.session(sessionID), let expiresAt = try expiry(of: state), expiresAt < now else { continue }
+            do {
+                _ = try await deleteSession(sessionID, reason: "expired", expectedVersion: state.version)
+                deleted += 1
+            } catch let error as ConvLogError where error.code == .versionConflict || error.code == .sessionNotFound {
+                continue  // written to (or deleted) meanwhile
+            }
+        }
+        return deleted
     }
 
     /// Merges `changes` into the session's context (a `null` value removes its key).

@@ -28,13 +28,34 @@ public struct CreateSessionRequest: Sendable {
     public var metadata: [String: JSONValue] = [:]
     /// The initial context, stored as a first `ContextUpdated` (source client).
     public var context: [String: JSONValue]?
+    /// The session expires this long after its last write (a ``RetentionSet``); nil: the
+    /// daemon's default retention applies.
+    public var ttlSeconds: Int64?
 
-    public init(sessionID: String? = nil, userID: String? = nil, metadata: [String: JSONValue] = [:], context: [String: JSONValue]? = nil) {
+    public init(
+        sessionID: String? = nil,
+        userID: String? = nil,
+        metadata: [String: JSONValue] = [:],
+        context: [String: JSONValue]? = nil,
+        ttlSeconds: Int64? = nil
+    ) {
         self.sessionID = sessionID
         self.userID = userID
         self.metadata = metadata
         self.context = context
+        self.ttlSeconds = ttlSeconds
     }
+}
+
+/// How long sessions live without a write.
+public struct RetentionPolicy: Sendable, Hashable {
+    /// The time to live of sessions created without their own; nil: they never expire.
+    public var defaultTTLSeconds: UInt64?
+
+    /// The longest time to live accepted: 100 years.
+    public static let maximumTTLSeconds: Int64 = 100 * 365 * 86_400
+
+    public init(defaultTTLSeconds: UInt64? = nil) { self.defaultTTLSeconds = defaultTTLSeconds }
 }
 
 /// `create`'s result.

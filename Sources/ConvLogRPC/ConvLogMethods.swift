@@ -14,13 +14,14 @@ public enum ConvLogMethods {
         var methods: [String: RPCMethod] = [
             "create": .deferred { raw in
                 let params = try Params(raw)
-                try params.rejectUnknown(["sessionId", "userId", "metadata", "context"])
+                try params.rejectUnknown(["sessionId", "userId", "metadata", "context", "ttlSeconds"])
                 let created = try await service.create(
                     CreateSessionRequest(
                         sessionID: try params.optionalString("sessionId"),
                         userID: try params.optionalString("userId"),
                         metadata: try params.optionalObject("metadata") ?? [:],
-                        context: try params.optionalObject("context")
+                        context: try params.optionalObject("context"),
+                        ttlSeconds: try params.optionalInteger("ttlSeconds", in: Int64.min...Int64.max)
                     )
                 )
                 return [
@@ -99,7 +100,9 @@ public enum ConvLogMethods {
                 let params = try Params(raw)
                 try params.rejectUnknown(["sessionId"])
                 let sessionID = try params.string("sessionId")
-                var session = json(try service.session(sessionID)).objectValue ?? [:]
+                let state = try service.session(sessionID)
+                var session = json(state).objectValue ?? [:]
+                if let expiresAt = try service.expiry(of: state) { session["expiresAt"] = .string(Timestamp.iso8601(milliseconds: expiresAt)) }
                 if let topic = try service.currentTopic(of: sessionID) { session["lastTopic"] = ConversationService.json(topic) }
                 return .object(session)
             },

@@ -64,7 +64,7 @@ enum CheckpointRules {
                 changes.append(RowChange(table: .checkpoints, key: key, value: nil))
                 for row in try scan(.writes, key + [0]) { changes.append(RowChange(table: .writes, key: row.key, value: nil)) }
             }
-        case .sessionCreated, .messageAdded, .contextUpdated, .unrecognized, .erased:
+        case .sessionCreated, .messageAdded, .contextUpdated, .retentionSet, .unrecognized, .erased:
             break
         }
         return changes

@@ -17,6 +17,8 @@ public struct ConversationViews: Sendable {
     public let window: WindowProjector
     /// The `checkpoints` projection (LangGraph threads).
     public let checkpoints: CheckpointProjector
+    /// The `retention` projection (sessions with their own time to live).
+    public let retention: RetentionProjector
 
     /// Opens the event log in `directory` with the `sessions` and `window` projections, bringing
     /// them up to date with the log (and rebuilding the window when its capacity changed).
@@ -31,13 +33,17 @@ public struct ConversationViews: Sendable {
             let capacity = windowCapacity
                 ?? WindowProjector.capacity(fromFingerprint: fingerprints["window"])
                 ?? RecentWindow.defaultCapacity
-            return [try SessionsProjector(txn: txn), try WindowProjector(capacity: capacity, txn: txn), try CheckpointProjector(txn: txn)]
+            return [
+                try SessionsProjector(txn: txn), try WindowProjector(capacity: capacity, txn: txn), try CheckpointProjector(txn: txn),
+                try RetentionProjector(txn: txn),
+            ]
         }
         guard let sessions = store.projectors.lazy.compactMap({ $0 as? SessionsProjector }).first,
             let window = store.projectors.lazy.compactMap({ $0 as? WindowProjector }).first,
-            let checkpoints = store.projectors.lazy.compactMap({ $0 as? CheckpointProjector }).first
+            let checkpoints = store.projectors.lazy.compactMap({ $0 as? CheckpointProjector }).first,
+            let retention = store.projectors.lazy.compactMap({ $0 as? RetentionProjector }).first
         else { preconditionFailure("the factory above makes every projector") }
-        return ConversationViews(store: store, sessions: sessions, window: window, checkpoints: checkpoints)
+        return ConversationViews(store: store, sessions: sessions, window: window, checkpoints: checkpoints, retention: retention)
     }
 
     /// A session's state, or nil when it does not exist.
@@ -72,6 +78,33 @@ public struct ConversationViews: Sendable {
             let page = Array(merged.prefix(limit))
             let hasMore = merged.count > limit || indexed.nextCursor != nil
             return SessionPage(sessions: page, nextCursor: hasMore ? page.last.map { SessionCursor(key: ProjectionRows.updateKey($0)) } : nil)
+        }
+    }
+
+    /// A session's own time to live in seconds (set at creation), or nil: the projection's row
+    /// with the events it has not applied yet folded in.
+    public func ttlSeconds(of sessionID: String) throws -> UInt64? {
+        try store.environment.read { txn in
+            var row = try txn.get(retention.retention, key: Array(sessionID.utf8)).flatMap(RetentionProjector.Row.init)
+            for record in try store.unmaterialized(of: sessionID, after: store.checkpoint(of: retention, txn: txn), txn: txn) {
+                row = RetentionProjector.next(row, record)
+            }
+            return row?.ttlSeconds
+        }
+    }
+
+    /// Sessions that may have expired by `now` (UTC ms): those with their own TTL past it, and,
+    /// with a default retention, those without one last updated more than it ago; at most `limit`
+    /// of each. From the stored rows, which lag: check each with ``session(_:)`` and ``ttlSeconds(of:)``.
+    public func expiryCandidates(now: Int64, defaultRetentionSeconds: UInt64?, limit: Int) throws -> [String] {
+        try store.environment.read { txn in
+            var candidates = try retention.expired(before: now, limit: limit, txn: txn)
+            if let defaultRetentionSeconds {
+                let bound = now - Int64(clamping: defaultRetentionSeconds) * 1_000
+                // Sessions with a TTL of their own follow it, not the default.
+                candidates += try sessions.updated(before: bound, limit: limit, txn: txn).filter { try retention.ttlSeconds(of: $0, txn: txn) == nil }
+            }
+            return candidates
         }
     }
 

@@ -71,7 +71,7 @@ public struct SessionState: Sendable, Hashable {
                     next.context[key] = value
                 }
             }
-        case .checkpointPut, .writesPut, .checkpointsRemoved, .sessionDeleted, .unrecognized, .erased:
+        case .checkpointPut, .writesPut, .checkpointsRemoved, .sessionDeleted, .retentionSet, .unrecognized, .erased:
             break
         }
         return next
@@ -92,7 +92,7 @@ public struct SessionState: Sendable, Hashable {
     /// checkpoint event and an event type this build does not know.
     public static func changesOnlyCounters(_ event: Event) -> Bool {
         switch event {
-        case .messageAdded, .checkpointPut, .writesPut, .checkpointsRemoved, .unrecognized, .erased: true
+        case .messageAdded, .checkpointPut, .writesPut, .checkpointsRemoved, .retentionSet, .unrecognized, .erased: true
         case .sessionDeleted: false
         case .sessionCreated, .contextUpdated: false
         }

@@ -60,6 +60,12 @@ struct Daemon: AsyncParsableCommand {
     @Option(name: .customLong("llm-timeout-ms"), help: ArgumentHelp("How long one rewrite may take before the rules answer instead (default 2000). [CONVLOG_LLM_TIMEOUT_MS]", valueName: "ms"))
     var llmTimeoutMilliseconds: Int?
 
+    @Option(help: ArgumentHelp("Delete sessions this many seconds after their last write, unless created with their own ttlSeconds (default: off, sessions never expire). [CONVLOG_RETENTION]", valueName: "seconds"))
+    var retention: Int?
+
+    @Option(name: .customLong("sweep-interval"), help: ArgumentHelp("How often expired sessions are looked for and deleted (default 60). [CONVLOG_SWEEP_INTERVAL]", valueName: "seconds"))
+    var sweepInterval: Int?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical. [CONVLOG_LOG_LEVEL]", valueName: "level"))
     var logLevel: String?
 
@@ -94,7 +100,11 @@ struct Daemon: AsyncParsableCommand {
             ]
         )
         let started = ContinuousClock.now
-        let service = ConversationService(views: views, followUp: FollowUpSettings(rewriter: settings.llm.map(OpenAIRewriter.init)))
+        let service = ConversationService(
+            views: views,
+            followUp: FollowUpSettings(rewriter: settings.llm.map(OpenAIRewriter.init)),
+            retention: RetentionPolicy(defaultTTLSeconds: settings.retentionSeconds)
+        )
         if let llm = settings.llm { logger.info("llm rewriter configured", metadata: ["url": "\(llm.baseURL)", "model": "\(llm.model)"]) }
         let dispatcher = RPCDispatcher(
             methods: ConvLogMethods.table(service: service) {
@@ -112,7 +122,8 @@ struct Daemon: AsyncParsableCommand {
         serverConfiguration.maximumFrameBytes = settings.maxFrameBytes
         serverConfiguration.peerPolicy = PeerPolicy(allowedUIDs: Set([getuid()] + settings.allowedUIDs))
         let server = RPCServer(dispatcher: dispatcher, configuration: serverConfiguration, logger: logger)
-        let daemon = DaemonService(server: server, views: views, lock: lock, logger: logger)
+        let sweeper = RetentionSweeper(service: service, interval: .seconds(settings.sweepIntervalSeconds), logger: logger)
+        let daemon = DaemonService(server: server, views: views, lock: lock, sweeper: sweeper, logger: logger)
         let group = ServiceGroup(services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()
@@ -130,6 +141,7 @@ struct DaemonService: Service, CustomStringConvertible {
     let server: RPCServer
     let views: ConversationViews
     let lock: DataDirectoryLock
+    let sweeper: RetentionSweeper
     let logger: Logger
 
     func run() async throws {
@@ -139,15 +151,49 @@ struct DaemonService: Service, CustomStringConvertible {
             views.store.close()
             throw error
         }
+        let sweeping = Task { await sweeper.run() }
         do {
             try await gracefulShutdown()
         } catch is CancellationError {
             // Cancelled rather than asked: stop all the same.
         }
         logger.info("shutting down")
+        sweeping.cancel()
+        await sweeping.value
         await server.stop()
         views.store.close()
         lock.release()
         logger.info("event log closed")
+    }
+}
+
+/// Deletes expired sessions every `interval`, in batches (each deletion is an ordinary append,
+/// committed with whatever else is waiting: appends never stall behind a sweep).
+struct RetentionSweeper {
+    let service: ConversationService
+    let interval: Duration
+    let logger: Logger
+    static let batch = 100
+
+    func run() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            do {
+                var deleted = 0
+                while !Task.isCancelled {
+                    let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+                    let swept = try await service.sweepExpired(now: now, limit: Self.batch)
+                    deleted += swept
+                    if swept < Self.batch { break }
+                }
+                if deleted > 0 { logger.info("expired sessions deleted", metadata: ["count": "\(deleted)"]) }
+            } catch {
+                logger.error("retention sweep failed; retrying at the next interval", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

@@ -14,6 +14,9 @@ struct DaemonSettings {
     var maxFrameBytes: Int
     var allowedUIDs: [UInt32]
     var logLevel: Logger.Level
+    /// The default time to live of sessions (nil: they never expire), and how often to sweep.
+    var retentionSeconds: UInt64?
+    var sweepIntervalSeconds: Int
     /// The language-model rewriter, when a URL is configured.
     var llm: OpenAIRewriter.Configuration?
 
@@ -74,6 +77,18 @@ struct DaemonSettings {
             llm.timeout = .milliseconds(timeout)
             self.llm = llm
         }
+
+        if let text = value(flags.retention.map(String.init), "CONVLOG_RETENTION") {
+            guard let seconds = Int64(text), (1...RetentionPolicy.maximumTTLSeconds).contains(seconds) else {
+                throw Invalid(description: "--retention must be 1–\(RetentionPolicy.maximumTTLSeconds) seconds, not \(text)")
+            }
+            retentionSeconds = UInt64(seconds)
+        }
+        let sweepText = value(flags.sweepInterval.map(String.init), "CONVLOG_SWEEP_INTERVAL") ?? "60"
+        guard let sweep = Int(sweepText), (1...86_400).contains(sweep) else {
+            throw Invalid(description: "--sweep-interval must be 1–86400 seconds, not \(sweepText)")
+        }
+        sweepIntervalSeconds = sweep
 
         let levelText = value(flags.logLevel, "CONVLOG_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else {

@@ -125,6 +125,8 @@ enum EventTextFormat {
         case .writesPut(let put):
             let writes = put.writes.map { "\($0.index):\($0.channel)=\($0.value.bytes.count)B" }
             return "ns=\(quoted(put.namespace)) checkpoint=\(put.checkpointID) task=\(put.taskID) writes=[\(writes.joined(separator: ", "))]"
+        case .retentionSet(let retention):
+            return "expires \(retention.ttlSeconds) s after its last write"
         case .sessionDeleted(let deleted):
             return "session deleted\(deleted.reason.map { " (\($0))" } ?? ""): its earlier events are gone for readers"
         case .checkpointsRemoved(let removed):

@@ -74,6 +74,14 @@ public struct SessionDeleted: Sendable, Hashable {
     }
 }
 
+/// The session expires after `ttlSeconds` without a write: the daemon's sweeper then deletes it
+/// (``SessionDeleted`` with reason `expired`). Set at creation; it replaces the daemon's default.
+public struct RetentionSet: Sendable, Hashable {
+    public var ttlSeconds: UInt64
+
+    public init(ttlSeconds: UInt64) { self.ttlSeconds = ttlSeconds }
+}
+
 /// The body of one event in the log.
 ///
 /// New event types are added over time and never changed. A reader that meets a type it does not
@@ -86,6 +94,7 @@ public enum Event: Sendable, Hashable {
     case writesPut(WritesPut)
     case checkpointsRemoved(CheckpointsRemoved)
     case sessionDeleted(SessionDeleted)
+    case retentionSet(RetentionSet)
     /// A type this build does not know, kept as its name and opaque payload bytes.
     case unrecognized(type: String, payload: [UInt8])
     /// An event whose payload was erased (its session was deleted): only its type is left.
@@ -101,6 +110,7 @@ public enum Event: Sendable, Hashable {
         case .writesPut: EventType.writesPut
         case .checkpointsRemoved: EventType.checkpointsRemoved
         case .sessionDeleted: EventType.sessionDeleted
+        case .retentionSet: EventType.retentionSet
         case .unrecognized(let type, _), .erased(let type): type
         }
     }
@@ -115,9 +125,10 @@ public enum EventType {
     public static let writesPut = "WritesPut"
     public static let checkpointsRemoved = "CheckpointsRemoved"
     public static let sessionDeleted = "SessionDeleted"
+    public static let retentionSet = "RetentionSet"
 
     /// The types this build decodes (a log may also hold types of newer builds, kept opaque).
     public static let known = [
-        sessionCreated, messageAdded, contextUpdated, checkpointPut, writesPut, checkpointsRemoved, sessionDeleted,
+        sessionCreated, messageAdded, contextUpdated, checkpointPut, writesPut, checkpointsRemoved, sessionDeleted, retentionSet,
     ]
 }

@@ -143,6 +143,7 @@ public enum EventCodec {
         case .checkpointPut(let put): encode(put, into: &writer)
         case .writesPut(let put): encode(put, into: &writer)
         case .checkpointsRemoved(let removed): encode(removed, into: &writer)
+        case .retentionSet(let retention): writer.write(bigEndian: retention.ttlSeconds)
         case .sessionDeleted(let deleted):
             for field in [deleted.reason, deleted.fence] {
                 writer.write(field == nil ? 0 : 1)
@@ -188,6 +189,7 @@ public enum EventCodec {
         case EventType.checkpointPut: event = .checkpointPut(try decodeCheckpointPut(&reader))
         case EventType.writesPut: event = .writesPut(try decodeWritesPut(&reader))
         case EventType.checkpointsRemoved: event = .checkpointsRemoved(try decodeCheckpointsRemoved(&reader))
+        case EventType.retentionSet: event = .retentionSet(RetentionSet(ttlSeconds: try reader.read(bigEndian: UInt64.self)))
         case EventType.sessionDeleted:
             let reason = try reader.readByte() == 0 ? nil : try reader.readString(try reader.readMedium(), name: "reason")
             let fence = try reader.readByte() == 0 ? nil : try reader.readString(try reader.readMedium(), name: "fence")

@@ -55,6 +55,8 @@ extension Event {
                     ["idx": .integer(write.index), "channel": .string(write.channel), "value": write.value.jsonValue]
                 }),
             ])
+        case .retentionSet(let retention):
+            return .object(["ttlSeconds": .integer(Int64(clamping: retention.ttlSeconds))])
         case .sessionDeleted(let deleted):
             var data: [String: JSONValue] = [:]
             if let reason = deleted.reason { data["reason"] = .string(reason) }

@@ -32,9 +32,9 @@ class DaemonProcess:
         self.socket_path = os.path.join(directory, "d.sock")
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> str:
+    def start(self, *options: str) -> str:
         self.process = subprocess.Popen(
-            [str(daemon_binary()), "--data-dir", self.data_dir, "--socket", self.socket_path, "--log-level", "error"],
+            [str(daemon_binary()), "--data-dir", self.data_dir, "--socket", self.socket_path, "--log-level", "error", *options],
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20

@@ -107,3 +107,59 @@ def test_deleted_sessions_disappear_are_erased_and_leave_the_file_at_compaction(
     graph = chat_graph(ConvLogSaver(socket_path))
     graph.invoke({"messages": [HumanMessage("again")]}, {"configurable": {"thread_id": "thread"}})
     assert [m.content for m in graph.get_state({"configurable": {"thread_id": "thread"}}).values["messages"]] == ["again", "answer 1: again"]
+
+
+def wait_until(condition, timeout: float = 15.0) -> bool:
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def is_deleted(client: Client, session: str) -> bool:
+    try:
+        client.get_session(session)
+        return False
+    except SessionNotFound:
+        return True
+
+
+def test_sessions_expire_by_their_ttl_and_by_the_default_retention(daemon_process: DaemonProcess):
+    import time
+
+    socket_path = daemon_process.start("--sweep-interval", "1")
+    client = Client(socket_path)
+    client.create(session_id="short", ttl_seconds=1)
+    client.add("short", "user", marker("short", 1))
+    client.create(session_id="long")
+    client.add("long", "user", marker("long", 1))
+    assert client.get_session("short").expires_at is not None
+    assert client.get_session("long").expires_at is None
+    for bad in [0, -5, 10**12]:
+        with pytest.raises(InvalidParams) as error:
+            client.create(session_id="bad", ttl_seconds=bad)
+        assert error.value.field == "ttlSeconds"
+    assert wait_until(lambda: is_deleted(client, "short"))
+    assert not is_deleted(client, "long")
+    expired = [e for e in client.read_events(session_id="short", limit=100).events if e.type == "SessionDeleted"]
+    assert expired and expired[0].data["reason"] == "expired"
+    daemon_process.stop()
+
+    # A default retention: idle sessions go; one written to all along stays, and loses no write.
+    socket_path = daemon_process.start("--retention", "2", "--sweep-interval", "1")
+    client = Client(socket_path)
+    assert client.get_session("long").expires_at is not None
+    client.create(session_id="active")
+    acknowledged = []
+    started = time.monotonic()
+    while time.monotonic() - started < 4.5:
+        acknowledged.append(client.add("active", "user", f"still here {len(acknowledged)}").message_id)
+        time.sleep(0.2)
+    assert wait_until(lambda: is_deleted(client, "long"))
+    stored = [m.message_id for m in client.get_context("active", window=100).messages]
+    assert stored == acknowledged
+    daemon_process.stop()
+    assert cli("verify", "--data-dir", daemon_process.data_dir, "--projections").returncode == 0

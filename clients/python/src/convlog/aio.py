@@ -79,8 +79,10 @@ class AsyncClient:
         self._reader = self._writer = None
 
     async def create(self, session_id: str | None = None, user_id: str | None = None, metadata: dict | None = None,
-                     context: dict | None = None) -> CreatedSession:
-        return CreatedSession.from_json(await self.call("create", sessionId=session_id, userId=user_id, metadata=metadata, context=context))
+                     context: dict | None = None, ttl_seconds: int | None = None) -> CreatedSession:
+        """Starts a session; with ``ttl_seconds`` it is deleted that long after its last write."""
+        return CreatedSession.from_json(await self.call("create", sessionId=session_id, userId=user_id, metadata=metadata, context=context,
+                                                   ttlSeconds=ttl_seconds))
 
     async def add(self, session_id: str, role: str, content: Any, metadata: dict | None = None, message_id: str | None = None,
                   expected_version: int | None = None, create_if_missing: bool | None = None) -> AddedMessage:

@@ -114,12 +114,14 @@ class Session:
     version: int
     context: dict[str, Any]
     last_topic: Any = None
+    #: When the session expires (ISO 8601), or None when it never does.
+    expires_at: str | None = None
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Session":
         return cls(
             d["sessionId"], d["createdAt"], d["lastUpdated"], d.get("userId"), d.get("metadata", {}),
-            d["messageCount"], d["version"], d.get("context", {}), d.get("lastTopic"),
+            d["messageCount"], d["version"], d.get("context", {}), d.get("lastTopic"), d.get("expiresAt"),
         )
 
 
