@@ -164,7 +164,7 @@ struct CLITests {
             let before = try convlog(["verify", "--data-dir", directory.path, "--projections"])
             let result = try convlog(["rebuild", "--data-dir", directory.path])
             #expect(result.status == 0, "\(result.errors)")
-            #expect(result.output.contains("rebuilt streams, sessions, window, checkpoints: 36 events"))
+            #expect(result.output.contains("rebuilt streams, sessions, window, checkpoints, retention: 36 events"))
             #expect(result.output.contains("events/s"))
             let after = try convlog(["verify", "--data-dir", directory.path, "--projections"])
             #expect(after.status == 0)

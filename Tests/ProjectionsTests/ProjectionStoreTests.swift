@@ -29,7 +29,9 @@ struct Workload {
         guard created.contains(session) else {
             created.append(session)
             let user: String? = index % 3 == 0 ? nil : "user-\(index % 7)"
-            return AppendRequest(sessionID: session, expectedVersion: 0, events: [.sessionCreated(SessionCreated(userID: user, metadata: ["n": .integer(Int64(index))]))])
+            var creation: [Event] = [.sessionCreated(SessionCreated(userID: user, metadata: ["n": .integer(Int64(index))]))]
+            if index % 4 == 0 { creation.append(.retentionSet(RetentionSet(ttlSeconds: UInt64(60 + index)))) }
+            return AppendRequest(sessionID: session, expectedVersion: 0, events: creation)
         }
         switch generator.next() % 10 {
         case 0:
@@ -114,7 +116,7 @@ struct ProjectionStoreTests {
                 try await group.waitForAll()
             }
             let checks = try views.store.verifyProjections()
-            #expect(checks.map(\.name) == ["streams", "sessions", "window", "checkpoints"])
+            #expect(checks.map(\.name) == ["streams", "sessions", "window", "checkpoints", "retention"])
             for check in checks { #expect(check.holds, "\(check)") }
             #expect(try views.store.counts().events > 9_000)
 

@@ -20,12 +20,12 @@ struct Rebuild: ParsableCommand {
     )
 
     @OptionGroup var log: LogOptions
-    @Option(help: "streams, sessions, window, checkpoints, or all.") var projection = "all"
+    @Option(help: "streams, sessions, window, checkpoints, retention, or all.") var projection = "all"
     @Option(help: "Messages the window keeps per session (default: as stored, 50 for a new log).") var window: Int?
 
     func validate() throws {
-        guard ["all", "streams", "sessions", "window", "checkpoints"].contains(projection) else {
-            throw ValidationError("--projection must be streams, sessions, window, checkpoints or all")
+        guard ["all", "streams", "sessions", "window", "checkpoints", "retention"].contains(projection) else {
+            throw ValidationError("--projection must be streams, sessions, window, checkpoints, retention or all")
         }
         if let window, window < 1 { throw ValidationError("--window must be at least 1") }
     }
