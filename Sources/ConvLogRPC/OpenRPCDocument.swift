@@ -23,6 +23,7 @@ public enum OpenRPCDocument {
       "name": "create",
       "summary": "Start a session.",
       "params": [
+        { "name": "ttlSeconds", "schema": { "type": "integer", "minimum": 1, "maximum": 3153600000 }, "description": "The session expires (is deleted, reason expired) this long after its last write; absent: the daemon's --retention applies (off by default)." },
         { "name": "sessionId", "schema": { "$ref": "#/components/schemas/SessionId" }, "description": "Omitted: a UUID is generated." },
         { "name": "userId", "schema": { "type": "string", "minLength": 1, "maxLength": 128 } },
         { "name": "metadata", "schema": { "type": "object" } },
@@ -83,7 +84,7 @@ public enum OpenRPCDocument {
     },
     {
       "name": "getSession",
-      "summary": "A session's state, with lastTopic: the topic of its latest user question that has one, computed when asked (listSessions leaves it out).",
+      "summary": "A session's state, with lastTopic: the topic of its latest user question that has one, computed when asked (listSessions leaves it out), and expiresAt when it expires.",
       "params": [ { "name": "sessionId", "required": true, "schema": { "$ref": "#/components/schemas/SessionId" } } ],
       "result": { "name": "session", "schema": { "$ref": "#/components/schemas/Session" } },
       "errors": [ { "$ref": "#/components/errors/InvalidParams" }, { "$ref": "#/components/errors/SessionNotFound" } ]
@@ -659,7 +660,7 @@ public enum OpenRPCDocument {
       "StoredCheckpoint": {"type": "object", "required": ["threadId", "checkpointNs", "checkpointId", "checkpoint", "metadata", "values", "pendingWrites", "sequence"], "properties": {"threadId": {"type": "string"}, "checkpointNs": {"type": "string"}, "checkpointId": {"type": "string"}, "parentCheckpointId": {"type": "string"}, "checkpoint": {"$ref": "#/components/schemas/TypedBytes"}, "metadata": {"type": "object"}, "values": {"type": "array", "items": {"$ref": "#/components/schemas/ChannelValue"}}, "pendingWrites": {"type": "array", "items": {"type": "object", "properties": {"taskId": {"type": "string"}, "taskPath": {"type": "string"}, "idx": {"type": "integer"}, "channel": {"type": "string"}, "type": {"type": "string"}, "data": {"type": "string"}}}}, "sequence": {"type": "integer"}}},
       "SessionId": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$" },
       "Message": { "type": "object", "required": ["messageId", "role", "content", "metadata", "sequence", "version", "timestamp"], "properties": { "messageId": { "type": "string" }, "role": { "enum": ["user", "assistant", "system", "tool"] }, "content": {}, "metadata": { "type": "object" }, "sequence": { "type": "integer" }, "version": { "type": "integer" }, "timestamp": { "type": "string", "format": "date-time" } } },
-      "Session": { "type": "object", "required": ["sessionId", "createdAt", "lastUpdated", "metadata", "messageCount", "version", "context"], "properties": { "sessionId": { "type": "string" }, "createdAt": { "type": "string", "format": "date-time" }, "lastUpdated": { "type": "string", "format": "date-time" }, "userId": { "type": "string" }, "metadata": { "type": "object" }, "messageCount": { "type": "integer" }, "version": { "type": "integer" }, "context": { "type": "object" }, "lastTopic": { "$ref": "#/components/schemas/Topic" } } },
+      "Session": { "type": "object", "required": ["sessionId", "createdAt", "lastUpdated", "metadata", "messageCount", "version", "context"], "properties": { "sessionId": { "type": "string" }, "createdAt": { "type": "string", "format": "date-time" }, "lastUpdated": { "type": "string", "format": "date-time" }, "userId": { "type": "string" }, "metadata": { "type": "object" }, "messageCount": { "type": "integer" }, "version": { "type": "integer" }, "context": { "type": "object" }, "lastTopic": { "$ref": "#/components/schemas/Topic" }, "expiresAt": { "type": "string", "format": "date-time", "description": "getSession only: when the session expires (its last write plus its ttlSeconds or the daemon's --retention); absent when it never does." } } },
       "Topic": { "type": "object", "properties": { "entity": { "type": "string" }, "metric": { "type": "string" }, "filters": { "type": "array", "items": { "type": "string" } }, "timeRange": { "type": "string" }, "sourceMessageId": { "type": "string" } } }
     },
     "errors": {
