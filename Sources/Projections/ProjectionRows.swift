@@ -136,6 +136,20 @@ enum ProjectionRows {
     static func windowRow(_ sequence: UInt64) -> [UInt8] { LogSchema.bigEndianBytes(sequence) }
 
     /// Rows sorted by key bytes, as LMDB orders them.
+    /// The session ids of an index whose keys are a time (UTC ms, UInt64) ‖ session id: those
+    /// with a time before `bound`, earliest first, at most `limit`.
+    static func sessions(timedBefore bound: Int64, in index: LMDBDatabase, limit: Int, txn: borrowing LMDBTransaction) throws -> [String] {
+        try txn.withCursor(index) { cursor in
+            var sessions: [String] = []
+            var entry = try cursor.first()
+            while let current = entry, sessions.count < limit, current.key.count > 8, Int64(bitPattern: LogSchema.readUInt64(current.key)) < bound {
+                sessions.append(String(decoding: current.key.dropFirst(8), as: UTF8.self))
+                entry = try cursor.next()
+            }
+            return sessions
+        }
+    }
+
     static func sorted(_ rows: [ProjectionRow]) -> [ProjectionRow] {
         rows.sorted { LogSchema.precedes($0.key, $1.key) }
     }

@@ -92,16 +92,6 @@ public struct RetentionProjector: LogProjector {
 
     /// Sessions with their own TTL that expired before `now` (UTC ms), earliest first, at most `limit`.
     func expired(before now: Int64, limit: Int, txn: borrowing LMDBTransaction) throws -> [String] {
-        try txn.withCursor(expiry) { cursor in
-            var sessions: [String] = []
-            var entry = try cursor.first()
-            while let current = entry, sessions.count < limit, current.key.count > 8,
-                Int64(bitPattern: LogSchema.readUInt64(current.key)) < now
-            {
-                sessions.append(String(decoding: current.key.dropFirst(8), as: UTF8.self))
-                entry = try cursor.next()
-            }
-            return sessions
-        }
+        try ProjectionRows.sessions(timedBefore: now, in: expiry, limit: limit, txn: txn)
     }
 }

@@ -88,17 +88,7 @@ public struct SessionsProjector: LogProjector {
     /// Sessions last updated before `bound` (UTC ms), least recently updated first, at most `limit`
     /// (stored rows only: a session updated since may still be listed).
     func updated(before bound: Int64, limit: Int, txn: borrowing LMDBTransaction) throws -> [String] {
-        try txn.withCursor(byUpdate) { cursor in
-            var sessions: [String] = []
-            var entry = try cursor.first()
-            while let current = entry, sessions.count < limit, current.key.count > 8,
-                Int64(bitPattern: LogSchema.readUInt64(current.key)) < bound
-            {
-                sessions.append(String(decoding: current.key.dropFirst(8), as: UTF8.self))
-                entry = try cursor.next()
-            }
-            return sessions
-        }
+        try ProjectionRows.sessions(timedBefore: bound, in: byUpdate, limit: limit, txn: txn)
     }
 
     /// Sessions by last update, newest first, optionally of one user: up to `limit` after `cursor`,

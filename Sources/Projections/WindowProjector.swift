@@ -31,17 +31,7 @@ public struct WindowProjector: LogProjector {
 
     public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
         if case .sessionDeleted = record.event {
-            let prefix = ProjectionRows.windowPrefix(record.sessionID)
-            let keys = try txn.withCursor(window) { cursor in
-                var keys: [[UInt8]] = []
-                var entry = try cursor.seek(atOrAfter: prefix)
-                while let current = entry, current.key.starts(with: prefix) {
-                    keys.append(Array(current.key))
-                    entry = try cursor.next()
-                }
-                return keys
-            }
-            for key in keys { try txn.delete(window, key: key) }
+            for key in try txn.keys(startingWith: ProjectionRows.windowPrefix(record.sessionID), in: window) { try txn.delete(window, key: key) }
             return
         }
         guard let entry = WindowMessage(record) else { return }

@@ -54,6 +54,20 @@ public struct LMDBTransaction: ~Copyable {
         return true
     }
 
+    /// The keys of `database` that start with `prefix` (not empty), in order; copies, so the
+    /// caller may delete them afterwards.
+    public func keys(startingWith prefix: [UInt8], in database: LMDBDatabase) throws -> [[UInt8]] {
+        try withCursor(database) { cursor in
+            var keys: [[UInt8]] = []
+            var entry = try cursor.seek(atOrAfter: prefix)
+            while let current = entry, current.key.starts(with: prefix) {
+                keys.append(Array(current.key))
+                entry = try cursor.next()
+            }
+            return keys
+        }
+    }
+
     /// Removes every entry of `database`, keeping the database itself.
     public func clear(_ database: LMDBDatabase) throws {
         try check(mdb_drop(handle, database.dbi, 0), "mdb_drop")

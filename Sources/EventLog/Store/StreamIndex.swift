@@ -20,17 +20,9 @@ struct StreamIndex: LogProjector {
         switch record.event {
         case .sessionDeleted:
             // The deleted messages' ids are free again: a new conversation may use them.
-            let prefix = LogSchema.messageKey(record.sessionID, messageID: "")
-            let keys = try txn.withCursor(schema.streams) { cursor in
-                var keys: [[UInt8]] = []
-                var entry = try cursor.seek(atOrAfter: prefix)
-                while let current = entry, current.key.starts(with: prefix) {
-                    keys.append(Array(current.key))
-                    entry = try cursor.next()
-                }
-                return keys
+            for key in try txn.keys(startingWith: LogSchema.messageKey(record.sessionID, messageID: ""), in: schema.streams) {
+                try txn.delete(schema.streams, key: key)
             }
-            for key in keys { try txn.delete(schema.streams, key: key) }
             if try txn.get(schema.streams, key: LogSchema.deletedKey(record.sessionID)) == nil { try add(1, to: LogSchema.deletedCountKey, txn: txn) }
             try txn.put(schema.streams, key: LogSchema.deletedKey(record.sessionID), value: LogSchema.bigEndianBytes(record.sessionVersion))
         case .sessionCreated:
