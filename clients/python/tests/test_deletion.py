@@ -83,8 +83,10 @@ def test_deleted_sessions_disappear_are_erased_and_leave_the_file_at_compaction(
     assert error.value.field == "sessionId"
 
     daemon_process.stop()
+    size_before = os.path.getsize(os.path.join(daemon_process.data_dir, "data.mdb"))
     compacted = cli("compact", "--data-dir", daemon_process.data_dir)
     assert compacted.returncode == 0, compacted.stderr
+    assert os.path.getsize(os.path.join(daemon_process.data_dir, "data.mdb")) < size_before
     data = raw_bytes(daemon_process.data_dir)
     for index in list(range(20)) + [900, 901, 500]:
         assert marker("gone", index).encode() not in data, index
@@ -162,4 +164,10 @@ def test_sessions_expire_by_their_ttl_and_by_the_default_retention(daemon_proces
     stored = [m.message_id for m in client.get_context("active", window=100).messages]
     assert stored == acknowledged
     daemon_process.stop()
+    assert cli("verify", "--data-dir", daemon_process.data_dir, "--projections").returncode == 0
+    # Expired sessions are erased like deleted ones.
+    assert cli("compact", "--data-dir", daemon_process.data_dir).returncode == 0
+    data = raw_bytes(daemon_process.data_dir)
+    assert marker("short", 1).encode() not in data and marker("long", 1).encode() not in data
+    assert b"still here 0" in data
     assert cli("verify", "--data-dir", daemon_process.data_dir, "--projections").returncode == 0
