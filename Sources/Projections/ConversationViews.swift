@@ -101,8 +101,8 @@ public struct ConversationViews: Sendable {
             var candidates = try retention.expired(before: now, limit: limit, txn: txn)
             if let defaultRetentionSeconds {
                 let bound = now - Int64(clamping: defaultRetentionSeconds) * 1_000
-                // Sessions with a TTL of their own follow it, not the default.
-                candidates += try sessions.updated(before: bound, limit: limit, txn: txn).filter { try retention.ttlSeconds(of: $0, txn: txn) == nil }
+                // Sessions with a TTL of their own follow it, not the default (skipped while scanning, so they never crowd out the others).
+                candidates += try sessions.updated(before: bound, limit: limit, txn: txn) { try retention.ttlSeconds(of: $0, txn: txn) == nil }
             }
             return candidates
         }

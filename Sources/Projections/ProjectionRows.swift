@@ -137,13 +137,20 @@ enum ProjectionRows {
 
     /// Rows sorted by key bytes, as LMDB orders them.
     /// The session ids of an index whose keys are a time (UTC ms, UInt64) ‖ session id: those
-    /// with a time before `bound`, earliest first, at most `limit`.
-    static func sessions(timedBefore bound: Int64, in index: LMDBDatabase, limit: Int, txn: borrowing LMDBTransaction) throws -> [String] {
+    /// with a time before `bound` that `include` accepts, earliest first, at most `limit`.
+    static func sessions(
+        timedBefore bound: Int64,
+        in index: LMDBDatabase,
+        limit: Int,
+        txn: borrowing LMDBTransaction,
+        where include: (String) throws -> Bool = { _ in true }
+    ) throws -> [String] {
         try txn.withCursor(index) { cursor in
             var sessions: [String] = []
             var entry = try cursor.first()
             while let current = entry, sessions.count < limit, current.key.count > 8, Int64(bitPattern: LogSchema.readUInt64(current.key)) < bound {
-                sessions.append(String(decoding: current.key.dropFirst(8), as: UTF8.self))
+                let sessionID = String(decoding: current.key.dropFirst(8), as: UTF8.self)
+                if try include(sessionID) { sessions.append(sessionID) }
                 entry = try cursor.next()
             }
             return sessions

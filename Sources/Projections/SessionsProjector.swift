@@ -85,10 +85,10 @@ public struct SessionsProjector: LogProjector {
         try txn.get(sessions, key: ProjectionRows.sessionKey(sessionID)).map { try ProjectionRows.decodeSession($0) }
     }
 
-    /// Sessions last updated before `bound` (UTC ms), least recently updated first, at most `limit`
-    /// (stored rows only: a session updated since may still be listed).
-    func updated(before bound: Int64, limit: Int, txn: borrowing LMDBTransaction) throws -> [String] {
-        try ProjectionRows.sessions(timedBefore: bound, in: byUpdate, limit: limit, txn: txn)
+    /// Sessions last updated before `bound` (UTC ms) that `include` accepts, least recently updated
+    /// first, at most `limit` (stored rows only: a session updated since may still be listed).
+    func updated(before bound: Int64, limit: Int, txn: borrowing LMDBTransaction, where include: (String) throws -> Bool) throws -> [String] {
+        try ProjectionRows.sessions(timedBefore: bound, in: byUpdate, limit: limit, txn: txn, where: include)
     }
 
     /// Sessions by last update, newest first, optionally of one user: up to `limit` after `cursor`,

@@ -19,6 +19,9 @@ final class UnmaterializedTail: @unchecked Sendable {
     private var end: UInt64
     private var ordered: [RecordedEvent] = []
     private var bySession: [String: [RecordedEvent]] = [:]
+    /// Per session, whether its last lifecycle event held is a deletion (true) or a creation
+    /// (false). Kept while the session has held events; once they are applied the index knows.
+    private var lifecycle: [String: Bool] = [:]
     /// When the oldest held event was added.
     private var oldestAdded: ContinuousClock.Instant?
 
@@ -35,7 +38,14 @@ final class UnmaterializedTail: @unchecked Sendable {
         lock.withLock {
             precondition(first.sequence == end + 1, "the tail is contiguous")
             if ordered.isEmpty { oldestAdded = .now }
-            for record in records { bySession[record.sessionID, default: []].append(record) }
+            for record in records {
+                bySession[record.sessionID, default: []].append(record)
+                switch record.event {
+                case .sessionDeleted: lifecycle[record.sessionID] = true
+                case .sessionCreated: lifecycle[record.sessionID] = false
+                default: break
+                }
+            }
             ordered += records
             end = records[records.count - 1].sequence
         }
@@ -85,16 +95,7 @@ final class UnmaterializedTail: @unchecked Sendable {
     /// Whether the session's last lifecycle event among the held ones is a deletion (true) or a
     /// creation (false); nil when the tail holds neither (writer only).
     func isDeleted(_ sessionID: String) -> Bool? {
-        lock.withLock {
-            for record in (bySession[sessionID] ?? []).reversed() {
-                switch record.event {
-                case .sessionDeleted: return true
-                case .sessionCreated: return false
-                default: continue
-                }
-            }
-            return nil
-        }
+        lock.withLock { lifecycle[sessionID] }
     }
 
     /// Forgets the events through `sequence`, which every projection has now applied.
@@ -105,11 +106,13 @@ final class UnmaterializedTail: @unchecked Sendable {
             ordered.removeAll { $0.sequence <= base }
             if ordered.isEmpty {
                 bySession.removeAll(keepingCapacity: true)
+                lifecycle.removeAll(keepingCapacity: true)
                 oldestAdded = nil
             } else {
                 for (session, records) in bySession {
                     let kept = records.filter { $0.sequence > base }
                     bySession[session] = kept.isEmpty ? nil : kept
+                    if kept.isEmpty { lifecycle[session] = nil }
                 }
             }
         }
