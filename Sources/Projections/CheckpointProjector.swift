@@ -16,6 +16,13 @@ public struct CheckpointProjector: LogProjector {
     public var fingerprint: [UInt8] { [1] }
     public var appliesOnCommit: Bool { true }
 
+    public func concerns(_ event: Event) -> Bool {
+        switch event {
+        case .checkpointPut, .writesPut, .checkpointsRemoved, .sessionDeleted: true
+        case .sessionCreated, .messageAdded, .contextUpdated, .retentionSet, .unrecognized, .erased: false
+        }
+    }
+
     /// Opens its tables (creating them in a write transaction).
     public init(txn: borrowing LMDBTransaction) throws {
         let names = ["projection.checkpoints", "projection.checkpointBlobs", "projection.checkpointWrites", "projection.threadFences"]

@@ -145,7 +145,7 @@ struct ProjectionStoreTests {
             for _ in 0..<300 { _ = try? await views.store.append(workload.next(sessions: 20)) }
             let lagging = try views.store.verifyProjections()
             #expect(lagging.allSatisfy { $0.holds }, "what the projections hold is right")
-            #expect(lagging.allSatisfy { $0.name == "checkpoints" ? $0.checkpoint == $0.head : $0.checkpoint < $0.head }, "all lag but the one applied on commit")
+            #expect(lagging.filter { $0.name != "checkpoints" }.allSatisfy { $0.checkpoint < $0.head }, "the batched projections lag")
 
             var readOnly = nosync()
             readOnly.readOnly = true

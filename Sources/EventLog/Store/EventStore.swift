@@ -119,7 +119,8 @@ public final class EventStore: Sendable {
                 projectors: projectors,
                 queue: queue,
                 tail: tail,
-                configuration: configuration
+                configuration: configuration,
+                appliedOnCommit: projectors.filter(\.appliesOnCommit)
             )
             let stopped = writerStopped
             let thread = Thread {
@@ -182,7 +183,7 @@ private struct LogWriter: Sendable {
     let tail: UnmaterializedTail
     let configuration: EventStore.Configuration
     /// The projectors applied inside each commit (``LogProjector/appliesOnCommit``).
-    var appliedOnCommit: [any LogProjector] { projectors.filter(\.appliesOnCommit) }
+    let appliedOnCommit: [any LogProjector]
 
     /// The writer thread's loop, until the queue is closed and empty; then it applies what is left.
     func run() {
@@ -233,17 +234,22 @@ private struct LogWriter: Sendable {
                 var appender = try LogAppender(schema: schema, tail: tail, txn: txn, now: LogAppender.wallClockMilliseconds())
                 try EventStore.catchUp(appliedOnCommit, through: appender.lastSequence, schema: schema, txn: txn)
                 var outcomes: [Result<AppendResult, EventStoreError>] = []
+                var concerned = Set<String>()
                 for append in batch {
                     let before = appender.appended.count
                     outcomes.append(try appender.apply(append.request, txn: txn))
                     // The next append's precondition sees this one's effect.
                     for record in appender.appended[before...] {
-                        for projector in appliedOnCommit { try projector.apply(record, in: txn) }
+                        for projector in appliedOnCommit where projector.concerns(record.event) {
+                            try projector.apply(record, in: txn)
+                            concerned.insert(projector.name)
+                        }
                         if case .sessionDeleted = record.event { try schema.noteErasure(of: record.sessionID, before: record.sessionVersion, txn: txn) }
                     }
                 }
-                if !appender.appended.isEmpty {
-                    for projector in appliedOnCommit { try schema.setCheckpoint(appender.lastSequence, of: projector, txn: txn) }
+                // A commit of messages only writes nothing but the log (see `LogProjector.concerns`).
+                for projector in appliedOnCommit where concerned.contains(projector.name) {
+                    try schema.setCheckpoint(appender.lastSequence, of: projector, txn: txn)
                 }
                 return (outcomes, appender.appended)
             }

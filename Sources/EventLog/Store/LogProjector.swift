@@ -27,10 +27,16 @@ public protocol LogProjector: Sendable {
     /// (so ``AppendPrecondition``s can read it, and reads need no overlay), instead of in later
     /// batches. For projections whose events are rare next to messages. Default: false.
     var appliesOnCommit: Bool { get }
+    /// Whether applying `event` may change its tables (default: true). A projector applied on
+    /// commit is applied, and its checkpoint written, only in commits holding such events, so a
+    /// commit of other events writes nothing but the log; its checkpoint may then lag the head,
+    /// with nothing after it that concerns it.
+    func concerns(_ event: Event) -> Bool
 }
 
 extension LogProjector {
     public var appliesOnCommit: Bool { false }
+    public func concerns(_ event: Event) -> Bool { true }
 }
 
 /// A projection folded in memory from the whole log, for rebuilds and verification.
@@ -77,6 +83,9 @@ public struct ProjectionCheck: Sendable, Hashable {
 
 extension LogSchema {
     static func checkpointKey(_ projector: String) -> [UInt8] { Array("checkpoint.\(projector)".utf8) }
+    /// Set while a projection applied on commit is behind events that concern it (after a rebuild
+    /// swapped in tables folded from an older snapshot): the writer catches it up first.
+    static func behindKey(_ projector: String) -> [UInt8] { Array("behind.\(projector)".utf8) }
     static let fingerprintPrefix = Array("fingerprint.".utf8)
 
     /// The fingerprints stored for every projection, by name.
@@ -148,6 +157,7 @@ extension EventStore {
                 }
                 for (projector, checkpoint) in zip(projectors, checkpoints) where checkpoint < last {
                     try schema.setCheckpoint(last, of: projector, txn: txn)
+                    if projector.appliesOnCommit, count < chunk { try txn.delete(schema.meta, key: LogSchema.behindKey(projector.name)) }
                 }
                 return (count, max(last, checkpoints.max() ?? 0))
             }
@@ -155,22 +165,21 @@ extension EventStore {
         }
     }
 
-    /// Brings `projectors` up to `head` inside `txn`, applying the records after their checkpoints:
-    /// the writer's first step for the projections it applies on commit, which are behind only
-    /// after a rebuild swapped in tables folded from an older snapshot.
+    /// Brings the projections applied on commit that a rebuild left behind up to `head` inside
+    /// `txn`: the writer's first step in each commit (one read per projector when none is behind).
     static func catchUp(_ projectors: [any LogProjector], through head: UInt64, schema: LogSchema, txn: borrowing LMDBTransaction) throws {
-        for projector in projectors {
+        for projector in projectors where try txn.get(schema.meta, key: LogSchema.behindKey(projector.name)) != nil {
             let checkpoint = try schema.checkpoint(of: projector, txn: txn)
-            guard checkpoint < head else { continue }
-            if checkpoint == 0 { for table in projector.tables { try txn.clear(table) } }
             try txn.withCursor(schema.events) { cursor in
                 var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(checkpoint + 1))
                 while let current = entry {
-                    try projector.apply(try EventCodec.decodeRecord(current.value), in: txn)
+                    let record = try EventCodec.decodeRecord(current.value)
+                    if projector.concerns(record.event) { try projector.apply(record, in: txn) }
                     entry = try cursor.next()
                 }
             }
             try schema.setCheckpoint(head, of: projector, txn: txn)
+            try txn.delete(schema.meta, key: LogSchema.behindKey(projector.name))
         }
     }
 
@@ -207,6 +216,8 @@ extension EventStore {
                 }
                 try schema.adoptFingerprint(of: projector, stored: stored, txn: txn)
                 try schema.setCheckpoint(through, of: projector, txn: txn)
+                // Appends since the snapshot may concern it: the writer catches it up before its next commit.
+                if projector.appliesOnCommit { try txn.put(schema.meta, key: LogSchema.behindKey(projector.name), value: []) }
             }
         }
         // ...and apply what was appended during the fold.
