@@ -20,6 +20,9 @@ public enum LogCompaction {
     public static func compact(directory: URL, progress: (Int) -> Void = { _ in }) throws -> Report {
         let chunk = 50_000
         let dataFile = directory.appendingPathComponent("data.mdb")
+        guard FileManager.default.fileExists(atPath: dataFile.path) else {
+            throw EventStoreError(.notAnEventLog, "no event log in \(directory.path) (no data.mdb)")
+        }
         let before = try fileSize(dataFile)
         // Erase what deletions left to erase, with the stream index up to date.
         let store = try EventStore(directory: directory)

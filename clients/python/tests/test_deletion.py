@@ -83,6 +83,8 @@ def test_deleted_sessions_disappear_are_erased_and_leave_the_file_at_compaction(
     assert error.value.field == "sessionId"
 
     daemon_process.stop()
+    missing = cli("compact", "--data-dir", daemon_process.data_dir + "-typo")
+    assert missing.returncode != 0 and "no event log" in missing.stderr and not os.path.exists(daemon_process.data_dir + "-typo")
     size_before = os.path.getsize(os.path.join(daemon_process.data_dir, "data.mdb"))
     compacted = cli("compact", "--data-dir", daemon_process.data_dir)
     assert compacted.returncode == 0, compacted.stderr
