@@ -674,7 +674,7 @@ public enum OpenRPCDocument {
       "VersionConflict": { "code": -32003, "message": "The session is not at the expected version", "data": { "field": "expectedVersion", "expected": 0, "actual": 0 } },
       "PayloadTooLarge": { "code": -32004, "message": "Payload too large: a parameter or the request line exceeds the limit", "data": { "field": "the parameter at fault (absent for a too-long line, answered with id null)" } },
       "ShuttingDown": { "code": -32005, "message": "The daemon is stopping" },
-      "StorageFull": { "code": -32006, "message": "The log reached its maximum size" },
+      "StorageFull": { "code": -32006, "message": "Storage full: no space left on the device (or quota) holding the log, or the map reached its maximum size; nothing of the call was written, and appends succeed again once space is freed" },
       "ThreadDeleted": {"code": -32007, "message": "A late write of a deleted thread: the checkpoint is at or below the newest deleted one", "data": {"field": "checkpointId"}},
       "MessageConflict": {"code": -32008, "message": "A message has a stored message's id but other content, or a reference names no stored message: send the channel as bytes, or the messages in full", "data": {"field": "values[channel].messages[i]"}}
     }

@@ -7,6 +7,7 @@ import Logging
 import Projections
 import RPCServer
 import ServiceLifecycle
+import Synchronization
 import ConvLogRPC
 import JSONRPC
 
@@ -106,6 +107,7 @@ struct Daemon: AsyncParsableCommand {
             retention: RetentionPolicy(defaultTTLSeconds: settings.retentionSeconds)
         )
         if let llm = settings.llm { logger.info("llm rewriter configured", metadata: ["url": "\(llm.baseURL)", "model": "\(llm.model)"]) }
+        let storageFull = StorageFullReporter(dataDirectory: settings.dataDirectory, logger: logger)
         let dispatcher = RPCDispatcher(
             methods: ConvLogMethods.table(service: service) {
                 let elapsed = ContinuousClock.now - started
@@ -115,6 +117,7 @@ struct Daemon: AsyncParsableCommand {
                 let mapped = ConvLogMethods.mapError(error)
                 // The client sees only "Internal error": the operator needs the cause.
                 if mapped.code == RPCError.internalErrorCode { logger.error("internal error answering a request", metadata: ["error": "\(error)"]) }
+                if mapped.code == RPCError.storageFullCode { storageFull.report(error) }
                 return mapped
             }
         )
@@ -195,5 +198,33 @@ struct RetentionSweeper {
                 logger.error("retention sweep failed; retrying at the next interval", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// Logs a full disk (or map) once, at error level, with the data directory and its free space,
+/// then at most once a minute while appends keep failing.
+final class StorageFullReporter: Sendable {
+    let dataDirectory: URL
+    let logger: Logger
+    private let lastReport = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(dataDirectory: URL, logger: Logger) {
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+    }
+
+    func report(_ error: any Error) {
+        let due = lastReport.withLock { last in
+            guard last.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true else { return false }
+            last = .now
+            return true
+        }
+        guard due else { return }
+        var stat = statvfs()
+        let free = statvfs(dataDirectory.path, &stat) == 0 ? String(UInt64(stat.f_bavail) * UInt64(stat.f_frsize)) : "unknown"
+        logger.error(
+            "storage full: appends are refused (-32006) until space is freed; reads go on",
+            metadata: ["dataDir": "\(dataDirectory.path)", "freeBytes": "\(free)", "error": "\(error)"]
+        )
     }
 }

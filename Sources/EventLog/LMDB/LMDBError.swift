@@ -1,3 +1,4 @@
+import Foundation
 import CLMDB
 
 /// An error returned by an `mdb_*` call: the LMDB return code, its message, and what was being done.
@@ -26,6 +27,8 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The map (the environment's size limit) is full: grow it and retry the transaction.
     public var isMapFull: Bool { code == MDB_MAP_FULL }
+    /// The device holding the environment is full, or the user's quota is (`ENOSPC`, `EDQUOT`).
+    public var isDiskFull: Bool { code == ENOSPC || code == EDQUOT }
     /// The key was not found.
     public var isNotFound: Bool { code == MDB_NOTFOUND }
 

@@ -261,6 +261,12 @@ private struct LogWriter: Sendable {
             let full = EventStoreError(.storageFull, "the log reached its maximum map size of \(configuration.maximumMapSize) bytes")
             for append in batch { append.completion(.failure(full)) }
             return false
+        } catch let error as LMDBError where error.isDiskFull {
+            // Nothing of the batch was committed; the environment stays usable, and the next
+            // commit succeeds once space is freed.
+            let full = EventStoreError(.storageFull, "no space left on the device holding the log (\(error.code == EDQUOT ? "quota exceeded" : "disk full"))")
+            for append in batch { append.completion(.failure(full)) }
+            return false
         } catch {
             if batch.count == 1 {
                 batch[0].completion(.failure(error))

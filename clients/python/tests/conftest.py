@@ -47,14 +47,16 @@ class DaemonProcess:
                     raise RuntimeError(f"convlogd did not start: {self.process.stderr.read().decode() if self.process.stderr else ''}")
                 time.sleep(0.02)
 
-    def stop(self) -> None:
-        """SIGTERM; the daemon must exit cleanly."""
+    def stop(self) -> str:
+        """SIGTERM; the daemon must exit cleanly. Returns what it logged (its standard error)."""
         if self.process is None:
-            return
+            return ""
         process, self.process = self.process, None
         process.send_signal(signal.SIGTERM)
         try:
-            assert process.wait(timeout=20) == 0
+            _, logged = process.communicate(timeout=20)
+            assert process.returncode == 0
+            return logged.decode(errors="replace")
         finally:
             if process.poll() is None:
                 process.kill()
