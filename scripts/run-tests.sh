@@ -28,5 +28,5 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/pip" install -q --upgrade pip
 fi
 "$venv/bin/pip" install -q --force-reinstall --no-deps ./clients/python
-"$venv/bin/pip" install -q './clients/python[langchain,langgraph,test]' 'langgraph>=1.0' 'langgraph-checkpoint-conformance==0.0.2'
+"$venv/bin/pip" install -q './clients/python[langchain,langgraph,test]' 'langgraph>=1.0' 'langgraph-checkpoint-conformance==0.0.2' 'duckdb>=1.0'
 (cd clients/python && CONVLOG_DAEMON_BINARY="$PWD/../../.build/debug/convlogd" timeout 600 "../../$venv/bin/python" -m pytest -q tests)

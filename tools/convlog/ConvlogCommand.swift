@@ -15,7 +15,7 @@ struct ConvlogCommand: AsyncParsableCommand {
             """,
         version: ConvLogVersion.current,
         subcommands: [
-            Replay.self, Verify.self, Rebuild.self, Compact.self, Backup.self, Stats.self, Eval.self,
+            Replay.self, Verify.self, Rebuild.self, Compact.self, Backup.self, Export.self, Stats.self, Eval.self,
             Create.self, Add.self, Context.self, Analyze.self, Sessions.self, Delete.self,
         ]
     )

@@ -65,15 +65,23 @@ extension EventStore {
 
     /// How many deleted sessions still have records to erase.
     public func pendingErasures() throws -> Int {
+        try pendingErasureVersions().count
+    }
+}
+
+extension EventStore {
+    /// The sessions whose records are not all erased yet, with their deletion's version: their
+    /// events before it are deleted (exports and other readers of the raw log leave them out).
+    public func pendingErasureVersions() throws -> [String: UInt64] {
         try environment.read { txn in
             try txn.withCursor(schema.meta) { cursor in
-                var count = 0
+                var pending: [String: UInt64] = [:]
                 var entry = try cursor.seek(atOrAfter: LogSchema.erasurePrefix)
-                while let current = entry, current.key.starts(with: LogSchema.erasurePrefix) {
-                    count += 1
+                while let current = entry, current.key.starts(with: LogSchema.erasurePrefix), current.value.count == 16 {
+                    pending[String(decoding: current.key.dropFirst(LogSchema.erasurePrefix.count), as: UTF8.self)] = LogSchema.readUInt64(current.value)
                     entry = try cursor.next()
                 }
-                return count
+                return pending
             }
         }
     }
