@@ -78,6 +78,9 @@ public final class RPCServer: Sendable {
         logger.info("listening", metadata: ["socket": "\(path)"])
     }
 
+    /// The connections open now.
+    public var connectionCount: Int { connections.withLockedValue { $0.count } }
+
     /// Stops accepting, answers new requests on open connections with a shutting-down error, lets
     /// requests in flight finish (up to `gracePeriod`), closes every connection and removes the
     /// socket file.

@@ -67,6 +67,9 @@ struct Daemon: AsyncParsableCommand {
     @Option(name: .customLong("sweep-interval"), help: ArgumentHelp("How often expired sessions are looked for and deleted (default 60). [CONVLOG_SWEEP_INTERVAL]", valueName: "seconds"))
     var sweepInterval: Int?
 
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve Prometheus metrics at GET /metrics on this host:port, e.g. 127.0.0.1:9464 (default: off). [CONVLOG_METRICS_LISTEN]", valueName: "host:port"))
+    var metricsListen: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical. [CONVLOG_LOG_LEVEL]", valueName: "level"))
     var logLevel: String?
 
@@ -87,6 +90,7 @@ struct Daemon: AsyncParsableCommand {
             lock = try DataDirectoryLock(directory: settings.dataDirectory)
             var storeConfiguration = EventStore.Configuration()
             storeConfiguration.durability = settings.durability
+            if settings.metricsListen != nil { storeConfiguration.commitObserver = DaemonMetrics.recordCommit }
             views = try ConversationViews.open(directory: settings.dataDirectory, configuration: storeConfiguration, windowCapacity: settings.window)
         } catch {
             logger.critical("cannot open the data directory", metadata: ["dataDir": "\(settings.dataDirectory.path)", "error": "\(error)"])
@@ -108,11 +112,13 @@ struct Daemon: AsyncParsableCommand {
         )
         if let llm = settings.llm { logger.info("llm rewriter configured", metadata: ["url": "\(llm.baseURL)", "model": "\(llm.model)"]) }
         let storageFull = StorageFullReporter(dataDirectory: settings.dataDirectory, logger: logger)
+        let metrics = settings.metricsListen.map { _ in DaemonMetrics.bootstrap() }
+        let table = ConvLogMethods.table(service: service) {
+            let elapsed = ContinuousClock.now - started
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
         let dispatcher = RPCDispatcher(
-            methods: ConvLogMethods.table(service: service) {
-                let elapsed = ContinuousClock.now - started
-                return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            },
+            methods: metrics == nil ? table : DaemonMetrics.instrument(table, mapError: ConvLogMethods.mapError),
             mapError: { [logger] error in
                 let mapped = ConvLogMethods.mapError(error)
                 // The client sees only "Internal error": the operator needs the cause.
@@ -126,7 +132,11 @@ struct Daemon: AsyncParsableCommand {
         serverConfiguration.peerPolicy = PeerPolicy(allowedUIDs: Set([getuid()] + settings.allowedUIDs))
         let server = RPCServer(dispatcher: dispatcher, configuration: serverConfiguration, logger: logger)
         let sweeper = RetentionSweeper(service: service, interval: .seconds(settings.sweepIntervalSeconds), logger: logger)
-        let daemon = DaemonService(server: server, views: views, lock: lock, sweeper: sweeper, logger: logger)
+        var exporter: MetricsEndpoint?
+        if let metrics, let listen = settings.metricsListen {
+            exporter = MetricsEndpoint(metrics: metrics, host: listen.host, port: listen.port, views: views, dataDirectory: settings.dataDirectory, server: server)
+        }
+        let daemon = DaemonService(server: server, views: views, lock: lock, sweeper: sweeper, metrics: exporter, logger: logger)
         let group = ServiceGroup(services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()
@@ -145,12 +155,17 @@ struct DaemonService: Service, CustomStringConvertible {
     let views: ConversationViews
     let lock: DataDirectoryLock
     let sweeper: RetentionSweeper
+    let metrics: MetricsEndpoint?
     let logger: Logger
 
     func run() async throws {
+        let endpoint: MetricsHTTPServer?
         do {
             try await server.start()
+            endpoint = try await metrics?.start()
+            if let endpoint, let metrics { logger.info("metrics listening", metadata: ["address": "\(metrics.host):\(endpoint.port)"]) }
         } catch {
+            await server.stop()
             views.store.close()
             throw error
         }
@@ -163,6 +178,7 @@ struct DaemonService: Service, CustomStringConvertible {
         logger.info("shutting down")
         sweeping.cancel()
         await sweeping.value
+        await endpoint?.stop()
         await server.stop()
         views.store.close()
         lock.release()
@@ -226,5 +242,21 @@ final class StorageFullReporter: Sendable {
             "storage full: appends are refused (-32006) until space is freed; reads go on",
             metadata: ["dataDir": "\(dataDirectory.path)", "freeBytes": "\(free)", "error": "\(error)"]
         )
+    }
+}
+
+/// Where and what the metrics endpoint serves.
+struct MetricsEndpoint: Sendable {
+    let metrics: DaemonMetrics
+    let host: String
+    let port: Int
+    let views: ConversationViews
+    let dataDirectory: URL
+    let server: RPCServer
+
+    func start() async throws -> MetricsHTTPServer {
+        try await MetricsHTTPServer.start(host: host, port: port) { [metrics, views, dataDirectory, server] in
+            metrics.render(views: views, dataDirectory: dataDirectory, connections: { server.connectionCount })
+        }
     }
 }

@@ -17,6 +17,8 @@ struct DaemonSettings {
     /// The default time to live of sessions (nil: they never expire), and how often to sweep.
     var retentionSeconds: UInt64?
     var sweepIntervalSeconds: Int
+    /// Where to serve Prometheus metrics; nil: nowhere.
+    var metricsListen: (host: String, port: Int)?
     /// The language-model rewriter, when a URL is configured.
     var llm: OpenAIRewriter.Configuration?
 
@@ -89,6 +91,15 @@ struct DaemonSettings {
             throw Invalid(description: "--sweep-interval must be 1–86400 seconds, not \(sweepText)")
         }
         sweepIntervalSeconds = sweep
+
+        if let text = value(flags.metricsListen, "CONVLOG_METRICS_LISTEN") {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port),
+                !text[..<colon].isEmpty
+            else {
+                throw Invalid(description: "--metrics-listen must be host:port (e.g. 127.0.0.1:9464), not \(text)")
+            }
+            metricsListen = (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+        }
 
         let levelText = value(flags.logLevel, "CONVLOG_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else {

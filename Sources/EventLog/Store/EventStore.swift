@@ -49,6 +49,9 @@ public final class EventStore: Sendable {
         public var materializeInterval: Duration = .milliseconds(200)
         /// Apply the projections as soon as this many events wait (bounds memory and the overlay).
         public var materializeAfterEvents: Int = 10_000
+        /// Called on the writer thread after each successful group commit, with the number of
+        /// appends it took and how long it took (fsync included). It must return quickly.
+        public var commitObserver: (@Sendable (_ appends: Int, _ duration: Duration) -> Void)?
 
         public init() {}
     }
@@ -229,6 +232,7 @@ private struct LogWriter: Sendable {
     /// - Returns: whether it committed a session deletion (erasures to do).
     @discardableResult
     private func commit(_ batch: [PendingAppend]) -> Bool {
+        let started = ContinuousClock.now
         do {
             let (outcomes, appended) = try environment.writeGrowingMap { txn in
                 var appender = try LogAppender(schema: schema, tail: tail, txn: txn, now: LogAppender.wallClockMilliseconds())
@@ -253,6 +257,7 @@ private struct LogWriter: Sendable {
                 }
                 return (outcomes, appender.appended)
             }
+            configuration.commitObserver?(batch.count, ContinuousClock.now - started)
             // Readers overlay the tail: add it before answering, so every answer is readable at once.
             tail.append(appended)
             for (append, outcome) in zip(batch, outcomes) { append.completion(outcome.mapError { $0 }) }

@@ -44,7 +44,10 @@ class DaemonProcess:
                 return self.socket_path
             except Exception:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"convlogd did not start: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+                    failed, self.process = self.process, None
+                    if failed.poll() is None:
+                        failed.kill()
+                    raise RuntimeError(f"convlogd did not start: {failed.communicate(timeout=20)[1].decode()}")
                 time.sleep(0.02)
 
     def stop(self) -> str:
