@@ -263,5 +263,5 @@ public enum ConvLogMethods {
 
 /// convlog's version, reported by `health` and `--version`.
 public enum ConvLogVersion {
-    public static let current = "0.2.0"
+    public static let current = "0.3.0"
 }

@@ -15,7 +15,7 @@ public enum OpenRPCDocument {
   "openrpc": "1.3.2",
   "info": {
     "title": "convlog",
-    "version": "0.2.0",
+    "version": "0.3.0",
     "description": "Conversation memory for LLM orchestrators. JSON-RPC 2.0 over a Unix socket: one JSON text per line (UTF-8, '\\n'-terminated), batches and notifications supported. Parameters are by name only. Responses to deferred calls (create, add, updateContext, analyzeFollowUp) may arrive out of order on a connection; match them by id."
   },
   "methods": [

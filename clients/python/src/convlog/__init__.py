@@ -23,4 +23,4 @@ __all__ = [
     "PayloadTooLarge", "Session", "SessionExists", "SessionNotFound", "SessionPage", "ShuttingDown", "Stats", "StorageFull",
     "ThreadDeleted", "Topic", "TransportError", "VersionConflict", "default_socket_path",
 ]
-__version__ = "0.2.0"
+__version__ = "0.3.0"
