@@ -27,12 +27,16 @@ run: release ## build and start the daemon on the default data dir, ~/.local/sha
 	exec .build/release/convlogd --data-dir "$(DATA_DIR)"
 
 PREFIX ?= /usr/local
-install: deps ## install convlogd and convlog into $(PREFIX)/bin (Swift runtime linked in: they run on a host without Swift)
+install: deps ## install convlogd and convlog into $(PREFIX)/bin, shell completions and a systemd unit (Swift runtime linked in)
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product convlogd
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product convlog
-	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/bash-completion/completions" \
+		"$(DESTDIR)$(PREFIX)/share/zsh/site-functions" "$(DESTDIR)$(PREFIX)/lib/systemd/system"
 	install -m 755 .build-static/release/convlogd .build-static/release/convlog "$(DESTDIR)$(PREFIX)/bin/"
-	@echo "installed convlogd and convlog in $(DESTDIR)$(PREFIX)/bin (they need the liblmdb0 and libcurl4 packages at run time)"
+	.build-static/release/convlog --generate-completion-script bash > "$(DESTDIR)$(PREFIX)/share/bash-completion/completions/convlog"
+	.build-static/release/convlog --generate-completion-script zsh > "$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_convlog"
+	sed 's|/usr/local/bin/convlogd|$(PREFIX)/bin/convlogd|' contrib/systemd/convlogd.service > "$(DESTDIR)$(PREFIX)/lib/systemd/system/convlogd.service"
+	@echo "installed convlogd and convlog in $(DESTDIR)$(PREFIX)/bin, completions, and lib/systemd/system/convlogd.service (they need the liblmdb0 and libcurl4 packages at run time)"
 
 bench: deps ## the whole benchmark with its baselines (about 5 minutes); results in bench-results.json
 	./scripts/bench.sh

@@ -18,4 +18,6 @@ done
 help=$(env -i PATH=/usr/bin:/bin "$prefix/bin/convlogd" --help)
 grep -q 'USAGE: convlogd' <<< "$help" || { echo "install: convlogd --help printed: $help" >&2; exit 1; }
 version=$(env -i PATH=/usr/bin:/bin "$prefix/bin/convlog" --version)
-echo "install: ok (convlogd --help and convlog --version $version run without the Swift toolchain; no Swift runtime linked)"
+grep -q 'convlog' "$prefix/share/bash-completion/completions/convlog" || { echo "install: no bash completion" >&2; exit 1; }
+grep -q "ExecStart=$prefix/bin/convlogd" "$prefix/lib/systemd/system/convlogd.service" || { echo "install: the systemd unit does not start the installed convlogd" >&2; exit 1; }
+echo "install: ok (convlogd --help and convlog --version $version run without the Swift toolchain; no Swift runtime linked; completions and systemd unit installed)"
