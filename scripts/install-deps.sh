@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages convlog builds against, when missing.
-# As root it installs them with apt-get; otherwise it names what to install and fails.
+# Installs the Debian packages convlog builds against, when missing, and any named as arguments
+# (the tests add postgresql). As root it installs them with apt-get; otherwise it names what to
+# install and fails.
 set -euo pipefail
 
-packages=(liblmdb-dev libcurl4-openssl-dev lmdb-utils pkg-config curl python3-venv)
+packages=(liblmdb-dev libcurl4-openssl-dev lmdb-utils pkg-config curl python3-venv "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

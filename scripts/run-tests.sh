@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # A crash fails the run at once: Swift's backtracer can hang a piped run (SWIFT-NOTES, pitfall 13).
 export SWIFT_BACKTRACE=enable=no
+# The warehouse export test loads into a throwaway PostgreSQL cluster.
+scripts/install-deps.sh postgresql
 
 if [ "${CONVLOG_SKIP_LLM:-0}" != 1 ]; then
     url=$(scripts/llm-server.sh start)
