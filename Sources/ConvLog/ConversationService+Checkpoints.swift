@@ -194,7 +194,7 @@ extension ConversationService {
                 guard !locations.isEmpty else { return nil }
                 var reader = CheckpointReader(store: views.store, checkpoints: views.checkpoints)
                 let checkpoints = try locations.compactMap { try reader.checkpoint(at: $0, txn: txn) }
-                let (version, _) = try views.store.storedMessages([String](), in: target, txn: txn)
+                let version = try views.store.version(ofSession: target, txn: txn) ?? 0
                 let deleted = try views.store.isDeleted(session: target, txn: txn)
                 return ThreadCopy(checkpoints: checkpoints, targetVersion: version, targetMissing: version == 0 || deleted)
             }

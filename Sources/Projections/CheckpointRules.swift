@@ -94,7 +94,7 @@ public enum CheckpointKeys {
     }
 
     /// The checkpoint id of a `checkpoints` or `writes` key: its third 0x00-separated part.
-    public static func checkpointID(inKey key: [UInt8]) -> [UInt8]? {
+    static func checkpointID(inKey key: [UInt8]) -> [UInt8]? {
         let parts = key.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false)
         return parts.count >= 3 ? Array(parts[2]) : nil
     }

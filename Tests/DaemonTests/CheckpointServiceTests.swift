@@ -199,6 +199,26 @@ struct CheckpointServiceTests {
         }
     }
 
+    @Test("a copied thread holds its own messages: deleting the source leaves the copy whole")
+    func copyStandsAlone() async throws {
+        try await Self.withService { service in
+            let q1 = Self.message("q1", "How many artists start with A-E?")
+            let a1 = Self.message("a1", "86", role: .assistant)
+            _ = try await service.putCheckpoint(Self.put("src", "c1", values: [("messages", "1", .messages([.full(q1)]))]))
+            _ = try await service.putCheckpoint(Self.put("src", "c2", parent: "c1", values: [("messages", "2", .messages([.full(q1), .full(a1)]))]))
+            #expect(try await service.copyThread(from: "src", to: "dst"))
+            #expect(try await service.deleteThread("src"))
+            try service.views.store.erasePendingDeletions()
+            for (id, expected) in [("c1", [q1]), ("c2", [q1, a1])] {
+                let copied = try #require(try service.checkpoint(threadID: "dst", namespace: "", checkpointID: id))
+                guard case .messages(let messages)? = copied.values["messages"]?.value else { Issue.record("no message list in \(id)"); return }
+                #expect(messages.map(\.message) == expected)
+            }
+            #expect(try service.context(of: "dst", window: 5).messages.map(\.message.messageID) == ["q1", "a1"], "the copy's session holds the messages once")
+            #expect(try service.views.store.verifyProjections().allSatisfy(\.holds))
+        }
+    }
+
     @Test("bad input: typed errors naming the field")
     func badInput() async throws {
         try await Self.withService { service in

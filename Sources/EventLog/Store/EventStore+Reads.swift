@@ -148,10 +148,13 @@ extension EventStore {
 
     /// The session's current version (its number of events), or nil when it has none.
     public func version(ofSession sessionID: String) throws -> UInt64? {
-        try environment.read { txn in
-            if let newest = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn).last { return newest.sessionVersion }
-            return try txn.get(schema.streams, key: LogSchema.headKey(sessionID)).map { LogSchema.readUInt64($0) }
-        }
+        try environment.read { txn in try version(ofSession: sessionID, txn: txn) }
+    }
+
+    /// The session's version in `txn`'s snapshot, or nil when it has no event.
+    package func version(ofSession sessionID: String, txn: borrowing LMDBTransaction) throws -> UInt64? {
+        if let newest = try unmaterialized(of: sessionID, after: checkpoint(of: index, txn: txn), txn: txn).last { return newest.sessionVersion }
+        return try txn.get(schema.streams, key: LogSchema.headKey(sessionID)).map { LogSchema.readUInt64($0) }
     }
 
     /// The last record's sequence and hash.
