@@ -9,9 +9,10 @@ trap 'rm -rf "$prefix"' EXIT
 make --no-print-directory install PREFIX="$prefix" > "$prefix.log" 2>&1 || { tail -40 "$prefix.log" >&2; exit 1; }
 rm -f "$prefix.log"
 for binary in convlogd convlog; do
-    if ldd "$prefix/bin/$binary" | grep -q 'libswift\|libFoundation'; then
+    libraries=$(ldd "$prefix/bin/$binary")
+    if grep -q 'libswift\|libFoundation' <<< "$libraries"; then
         echo "install: $binary links a Swift runtime library:" >&2
-        ldd "$prefix/bin/$binary" >&2
+        echo "$libraries" >&2
         exit 1
     fi
 done

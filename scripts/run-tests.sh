@@ -20,7 +20,10 @@ swift test
 ./scripts/check-module-graph.py
 # make run serves the data directory every other tool uses by default.
 default_data_dir="${CONVLOG_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/convlog}"
-make -n run | grep -qF -- "--data-dir \"$default_data_dir\"" || { echo "make run does not use the default data directory $default_data_dir" >&2; exit 1; }
+# (The plan is captured first: `grep -q` stops reading at its match, and a sub-make that still
+# prints "Leaving directory" afterwards would die of SIGPIPE and fail the pipeline.)
+run_plan=$(make -n run)
+grep -qF -- "--data-dir \"$default_data_dir\"" <<<"$run_plan" || { echo "make run does not use the default data directory $default_data_dir" >&2; exit 1; }
 ./scripts/check-install.sh
 
 # The Python client's tests run against the convlogd that swift test just built.
