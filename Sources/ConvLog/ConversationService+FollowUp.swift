@@ -21,13 +21,21 @@ public struct FollowUpResult: Sendable {
 }
 
 extension ConversationService {
-    /// Analyzes `query` against the session's last `window` messages and context.
+    /// Analyzes `query` against the session's last `window` messages before it, and its context.
+    ///
+    /// When the session's newest message is this very question from the user — the orchestrator
+    /// stored it before asking, as a LangGraph thread does before its nodes run — it is the
+    /// question, not an earlier turn: the window is the `window` messages before it.
     /// - Throws: ``ConvLogError`` `invalidParams`, `payloadTooLarge`, `sessionNotFound`.
     public func analyzeFollowUp(sessionID: String, query: String, window: Int, mode: RewriteMode) async throws -> FollowUpResult {
         guard !query.isEmpty else { throw ConvLogError.invalid("query", "must not be empty") }
         guard query.utf8.count <= limits.maxQueryBytes else { throw ConvLogError.tooLarge("query", limit: limits.maxQueryBytes) }
         guard window >= 0 else { throw ConvLogError.invalid("window", "must be 0 or more") }
-        let snapshot = try context(of: sessionID, window: window)
+        var snapshot = try context(of: sessionID, window: window + 1)
+        if let newest = snapshot.messages.last.map(Self.turn), newest.speaker == .user, newest.text == query {
+            snapshot.messages.removeLast()
+        }
+        snapshot.messages = Array(snapshot.messages.suffix(window))
         let history = snapshot.messages.map(Self.turn)
         var analysis = followUp.analyzer.analyze(query: query, history: history)
         let wantsModel = mode == .llm || (mode == .auto && analysis.isFollowUp)

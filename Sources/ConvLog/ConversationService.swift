@@ -282,7 +282,8 @@ public final class ConversationService: Sendable {
             mapSize: views.store.environment.mapSize,
             reclaimableBytes: try views.store.storageUse().reclaimableBytes,
             pendingErasures: try views.store.pendingErasures(),
-            windowCapacity: views.window.capacity
+            windowCapacity: views.window.capacity,
+            subscriptions: views.store.subscriptionCount
         )
     }
 

@@ -16,6 +16,9 @@ public struct ServiceLimits: Sendable {
     public var maxCheckpointBytes = 8 << 20
     /// Items one `listSessions` or `readEvents` call returns.
     public var maxPageSize = 1_000
+    /// What a live subscription holds for a reader that does not keep up before it is ended as
+    /// too slow (it may subscribe again from where it stopped).
+    public var subscriberBound = LogSubscription.Bound()
 
     public init() {}
 }
@@ -142,4 +145,6 @@ public struct ServiceStats: Sendable, Hashable {
     /// Deleted sessions whose records are not all erased yet.
     public var pendingErasures: Int
     public var windowCapacity: Int
+    /// Live-tail subscriptions open now.
+    public var subscriptions: Int
 }

@@ -4,6 +4,9 @@ import JSONRPC
 
 /// A client of `convlogd` over its Unix socket: one connection, one request at a time.
 ///
+/// Notifications the daemon sends on the connection (the events of a `subscribe`) are kept in
+/// arrival order, also while a call waits for its answer, and read with ``nextNotification()``.
+///
 /// Calls are answered in order on the connection, so a client is not meant to be shared by many
 /// concurrent callers (use one client per task or thread; they are cheap). The async methods do
 /// their blocking I/O on a private queue, never on Swift's cooperative pool.
@@ -22,6 +25,7 @@ public final class ConvLogClient: @unchecked Sendable {
     private var received: [UInt8] = []
     private var receiveBuffer = [UInt8](repeating: 0, count: 64 << 10)
     private var nextID: Int64 = 1
+    private var notifications: [RPCNotification] = []
 
     /// Why a call failed on the client side.
     public struct TransportError: Error, CustomStringConvertible {
@@ -40,6 +44,38 @@ public final class ConvLogClient: @unchecked Sendable {
 
     deinit {
         if descriptor >= 0 { Foundation.close(descriptor) }
+    }
+
+    /// A notification from the daemon: a method and its params, no id.
+    public struct RPCNotification: Sendable, Hashable {
+        public var method: String
+        public var params: JSONValue?
+    }
+
+    /// The next notification the daemon sent on this connection, waiting for one up to the
+    /// client's timeout; nil when none came in that time.
+    /// - Throws: ``TransportError`` when the connection fails or an answer comes unasked.
+    public func nextNotification() async throws -> RPCNotification? {
+        try await onQueue {
+            if !self.notifications.isEmpty { return self.notifications.removeFirst() }
+            guard self.descriptor >= 0 else { throw TransportError(description: "not connected: subscribe first") }
+            do {
+                while true {
+                    guard let line = try self.receiveLine(timeoutIsNil: true) else { return nil }
+                    let message: JSONValue
+                    do {
+                        message = try JSONValue(parsing: line)
+                    } catch {
+                        throw TransportError(description: "unreadable message: \(error)")
+                    }
+                    if let notification = Self.notification(message) { return notification }
+                    throw TransportError(description: "an answer came while no call waited")
+                }
+            } catch let error as TransportError {
+                self.reset()
+                throw error
+            }
+        }
     }
 
     /// Calls `method` with named `params` and returns its result.
@@ -89,8 +125,11 @@ public final class ConvLogClient: @unchecked Sendable {
         request.append(UInt8(ascii: "\n"))
         do {
             try send(request)
-            let line = try receiveLine()
-            let response = try JSONValue(parsing: line)
+            var response = try JSONValue(parsing: try receiveLine())
+            while let notification = Self.notification(response) {
+                notifications.append(notification)
+                response = try JSONValue(parsing: try receiveLine())
+            }
             guard let members = response.objectValue, members["id"] == .integer(id) else {
                 throw TransportError(description: "answer does not match request \(id)")
             }
@@ -114,6 +153,12 @@ public final class ConvLogClient: @unchecked Sendable {
         if descriptor >= 0 { Foundation.close(descriptor) }
         descriptor = -1
         received.removeAll()
+    }
+
+    /// `message` as a notification: an object with a method and no id.
+    private static func notification(_ message: JSONValue) -> RPCNotification? {
+        guard let members = message.objectValue, members["id"] == nil, case .string(let method)? = members["method"] else { return nil }
+        return RPCNotification(method: method, params: members["params"])
     }
 
     private func connect() throws {
@@ -158,6 +203,12 @@ public final class ConvLogClient: @unchecked Sendable {
     }
 
     private func receiveLine() throws -> [UInt8] {
+        guard let line = try receiveLine(timeoutIsNil: false) else { throw TransportError(description: "receive: timed out after \(timeout)") }
+        return line
+    }
+
+    /// The next line; nil when the timeout passes first and `timeoutIsNil`.
+    private func receiveLine(timeoutIsNil: Bool) throws -> [UInt8]? {
         var searched = 0
         while true {
             if let newline = received[searched...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -169,6 +220,7 @@ public final class ConvLogClient: @unchecked Sendable {
             let count = receiveBuffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }
+                if timeoutIsNil, errno == EAGAIN || errno == EWOULDBLOCK { return nil }
                 let reason = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out after \(timeout)" : String(cString: strerror(errno))
                 throw TransportError(description: "receive: \(reason)")
             }

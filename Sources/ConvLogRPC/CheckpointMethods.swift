@@ -96,7 +96,7 @@ enum CheckpointMethods {
             "deleteForRuns": .deferred { raw in
                 let params = try Params(raw)
                 try params.rejectUnknown(["runIds"])
-                return ["removed": .integer(Int64(try await service.deleteForRuns(try strings(params["runIds"], field: "runIds"))))]
+                return ["removed": .integer(Int64(try await service.deleteForRuns(try params.optionalStrings("runIds") ?? [])))]
             },
             "copyThread": .deferred { raw in
                 let params = try Params(raw)
@@ -108,7 +108,7 @@ enum CheckpointMethods {
                 let params = try Params(raw)
                 try params.rejectUnknown(["threadIds", "strategy"])
                 let removed = try await service.prune(
-                    try strings(params["threadIds"], field: "threadIds"),
+                    try params.optionalStrings("threadIds") ?? [],
                     strategy: try params.optionalChoice("strategy", as: PruneStrategy.self) ?? .keepLatest
                 )
                 return ["removed": .integer(Int64(removed))]
@@ -123,13 +123,6 @@ enum CheckpointMethods {
         case nil: return []
         case .array(let items)?: return items
         default: throw RPCError.invalidParams(field: field, "must be an array")
-        }
-    }
-
-    private static func strings(_ value: JSONValue?, field: String) throws -> [String] {
-        try array(value, field: field).map { item in
-            guard let text = item.stringValue else { throw RPCError.invalidParams(field: field, "must be an array of strings") }
-            return text
         }
     }
 

@@ -147,10 +147,12 @@ public enum ConvLogMethods {
                     "reclaimableBytes": .integer(Int64(stats.reclaimableBytes)),
                     "pendingErasures": .integer(Int64(stats.pendingErasures)),
                     "windowCapacity": .integer(Int64(stats.windowCapacity)),
+                    "subscriptions": .integer(Int64(stats.subscriptions)),
                 ]
             },
         ]
         methods.merge(CheckpointMethods.table(service: service)) { _, checkpoint in checkpoint }
+        methods.merge(SubscriptionMethods.table(service: service)) { _, subscription in subscription }
         methods.merge(extraMethods) { _, extra in extra }
         methods["rpc.discover"] = .immediate { _ in OpenRPCDocument.value }
         return methods

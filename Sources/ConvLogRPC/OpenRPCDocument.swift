@@ -62,6 +62,7 @@ public enum OpenRPCDocument {
     {
       "name": "analyzeFollowUp",
       "summary": "Is the query a follow-up, what was the previous topic, and what is the standalone question.",
+      "description": "The query is analyzed against the session's last `window` messages before it. When the session's newest message is this very question from the user (the orchestrator stored it before asking, as a LangGraph thread does before its nodes run), it is the question, not an earlier turn, and is left out of the window.",
       "params": [
         { "name": "sessionId", "required": true, "schema": { "$ref": "#/components/schemas/SessionId" } },
         { "name": "query", "required": true, "schema": { "type": "string", "minLength": 1 } },
@@ -112,6 +113,30 @@ public enum OpenRPCDocument {
       "errors": [ { "$ref": "#/components/errors/InvalidParams" } ]
     },
     {
+      "name": "subscribe",
+      "summary": "The live tail: the log's events from fromSequence on, then each new one as its commit becomes durable, as notifications on this connection, in log order, each once.",
+      "description": "After the answer, the daemon sends notifications (JSON-RPC requests without an id) on the same connection: `event` {subscription, event} for each matching event (the form of events.schema.json), one `caughtUp` {subscription, sequence} once the log as it stood has been delivered (live from there), and `subscriptionEnded` {subscription, error} if the daemon ends the subscription. History and live events meet without a gap or a repeat. Notifications are sent only as fast as the client reads them; a subscriber whose unread live events exceed the daemon's --subscriber-buffer (default 10000 events or 64 MiB) is ended with SubscriberTooSlow, whose data.resumeFrom is the first event it did not get: subscribe again from there and nothing is lost. Appends never wait for subscribers. A connection holds at most 16 subscriptions; closing it ends them. Notifications may interleave with the answers of other calls on the connection.",
+      "params": [
+        { "name": "fromSequence", "schema": { "type": "integer", "minimum": 1 }, "description": "The first global sequence to deliver; absent: the next event to commit (only new events)." },
+        { "name": "sessionId", "schema": { "$ref": "#/components/schemas/SessionId" }, "description": "Only this session's events (it need not exist yet)." },
+        { "name": "types", "schema": { "type": "array", "minItems": 1, "items": { "enum": ["SessionCreated", "MessageAdded", "ContextUpdated", "CheckpointPut", "WritesPut", "CheckpointsRemoved", "SessionDeleted", "RetentionSet"] } }, "description": "Only events of these types." }
+      ],
+      "result": { "name": "subscribed", "schema": { "type": "object", "required": ["subscription", "fromSequence"], "properties": { "subscription": { "type": "string", "description": "Names the subscription in its notifications and in unsubscribe." }, "fromSequence": { "type": "integer" } } } },
+      "errors": [ { "$ref": "#/components/errors/InvalidParams" }, { "$ref": "#/components/errors/InvalidRequest" } ],
+      "x-notifications": [
+        { "$ref": "#/components/schemas/EventNotification" },
+        { "$ref": "#/components/schemas/CaughtUpNotification" },
+        { "$ref": "#/components/schemas/SubscriptionEndedNotification" }
+      ]
+    },
+    {
+      "name": "unsubscribe",
+      "summary": "Ends a subscription of this connection; no notification of it follows the answer.",
+      "params": [ { "name": "subscription", "required": true, "schema": { "type": "string" } } ],
+      "result": { "name": "unsubscribed", "schema": { "type": "object", "required": ["unsubscribed"], "properties": { "unsubscribed": { "type": "boolean", "description": "false: this connection has no such subscription (it ended, or never was)." } } } },
+      "errors": [ { "$ref": "#/components/errors/InvalidParams" } ]
+    },
+    {
       "name": "health",
       "summary": "Liveness.",
       "params": [],
@@ -121,7 +146,7 @@ public enum OpenRPCDocument {
       "name": "stats",
       "summary": "Counts and sizes.",
       "params": [],
-      "result": { "name": "stats", "schema": { "type": "object", "properties": { "events": { "type": "integer" }, "sessions": { "type": "integer", "description": "Live sessions." }, "deletedSessions": { "type": "integer", "description": "Sessions deleted and not started again." }, "headSequence": { "type": "integer" }, "headHash": { "type": "string" }, "mapSize": { "type": "integer" }, "reclaimableBytes": { "type": "integer", "description": "Bytes of free pages in the data file: reused by later writes, removed by convlog compact." }, "pendingErasures": { "type": "integer", "description": "Deleted sessions whose records are not all erased yet." }, "windowCapacity": { "type": "integer" } } } }
+      "result": { "name": "stats", "schema": { "type": "object", "properties": { "events": { "type": "integer" }, "sessions": { "type": "integer", "description": "Live sessions." }, "deletedSessions": { "type": "integer", "description": "Sessions deleted and not started again." }, "headSequence": { "type": "integer" }, "headHash": { "type": "string" }, "mapSize": { "type": "integer" }, "reclaimableBytes": { "type": "integer", "description": "Bytes of free pages in the data file: reused by later writes, removed by convlog compact." }, "pendingErasures": { "type": "integer", "description": "Deleted sessions whose records are not all erased yet." }, "windowCapacity": { "type": "integer" }, "subscriptions": { "type": "integer", "description": "Live-tail subscriptions open now." } } } }
     },
     {
       "name": "putCheckpoint",
@@ -661,6 +686,21 @@ public enum OpenRPCDocument {
       "SessionId": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$" },
       "Message": { "type": "object", "required": ["messageId", "role", "content", "metadata", "sequence", "version", "timestamp"], "properties": { "messageId": { "type": "string" }, "role": { "enum": ["user", "assistant", "system", "tool"] }, "content": {}, "metadata": { "type": "object" }, "sequence": { "type": "integer" }, "version": { "type": "integer" }, "timestamp": { "type": "string", "format": "date-time" } } },
       "Session": { "type": "object", "required": ["sessionId", "createdAt", "lastUpdated", "metadata", "messageCount", "version", "context"], "properties": { "sessionId": { "type": "string" }, "createdAt": { "type": "string", "format": "date-time" }, "lastUpdated": { "type": "string", "format": "date-time" }, "userId": { "type": "string" }, "metadata": { "type": "object" }, "messageCount": { "type": "integer" }, "version": { "type": "integer" }, "context": { "type": "object" }, "lastTopic": { "$ref": "#/components/schemas/Topic" }, "expiresAt": { "type": "string", "format": "date-time", "description": "getSession only: when the session expires (its last write plus its ttlSeconds or the daemon's --retention); absent when it never does." } } },
+      "EventNotification": {
+        "description": "A notification of subscribe: one event of the log.",
+        "type": "object", "required": ["jsonrpc", "method", "params"],
+        "properties": { "jsonrpc": { "const": "2.0" }, "method": { "const": "event" }, "params": { "type": "object", "required": ["subscription", "event"], "properties": { "subscription": { "type": "string" }, "event": { "$ref": "events.schema.json" } } } }
+      },
+      "CaughtUpNotification": {
+        "description": "A notification of subscribe, sent once: the log up to this sequence has been delivered; what follows commits from now on.",
+        "type": "object", "required": ["jsonrpc", "method", "params"],
+        "properties": { "jsonrpc": { "const": "2.0" }, "method": { "const": "caughtUp" }, "params": { "type": "object", "required": ["subscription", "sequence"], "properties": { "subscription": { "type": "string" }, "sequence": { "type": "integer", "minimum": 0 } } } }
+      },
+      "SubscriptionEndedNotification": {
+        "description": "A notification of subscribe, the last of its subscription: the daemon ended it (SubscriberTooSlow, ShuttingDown, InternalError), data.resumeFrom saying where to subscribe again.",
+        "type": "object", "required": ["jsonrpc", "method", "params"],
+        "properties": { "jsonrpc": { "const": "2.0" }, "method": { "const": "subscriptionEnded" }, "params": { "type": "object", "required": ["subscription", "error"], "properties": { "subscription": { "type": "string" }, "error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "integer" }, "message": { "type": "string" }, "data": { "type": "object", "properties": { "resumeFrom": { "type": "integer" } } } } } } } }
+      },
       "Topic": { "type": "object", "properties": { "entity": { "type": "string" }, "metric": { "type": "string" }, "filters": { "type": "array", "items": { "type": "string" } }, "timeRange": { "type": "string" }, "sourceMessageId": { "type": "string" } } }
     },
     "errors": {
@@ -676,7 +716,8 @@ public enum OpenRPCDocument {
       "ShuttingDown": { "code": -32005, "message": "The daemon is stopping" },
       "StorageFull": { "code": -32006, "message": "Storage full: no space left on the device (or quota) holding the log, or the map reached its maximum size; nothing of the call was written, and appends succeed again once space is freed" },
       "ThreadDeleted": {"code": -32007, "message": "A late write of a deleted thread: the checkpoint is at or below the newest deleted one", "data": {"field": "checkpointId"}},
-      "MessageConflict": {"code": -32008, "message": "A message has a stored message's id but other content, or a reference names no stored message: send the channel as bytes, or the messages in full", "data": {"field": "values[channel].messages[i]"}}
+      "MessageConflict": {"code": -32008, "message": "A message has a stored message's id but other content, or a reference names no stored message: send the channel as bytes, or the messages in full", "data": {"field": "values[channel].messages[i]"}},
+      "SubscriberTooSlow": {"code": -32009, "message": "Subscriber too slow: more live events waited for this subscriber than the daemon holds (--subscriber-buffer); sent in a subscriptionEnded notification", "data": {"resumeFrom": "the first sequence not delivered: subscribe again from it"}}
     }
   }
 }

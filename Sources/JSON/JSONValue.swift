@@ -30,6 +30,12 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The integer, or nil when this is not an integer.
+    public var integerValue: Int64? {
+        if case .integer(let number) = self { return number }
+        return nil
+    }
+
     /// Parses one JSON text (see ``JSONParser`` for what is refused).
     /// - Throws: ``JSONParseError`` naming the byte offset.
     public init(parsing bytes: UnsafeRawBufferPointer) throws(JSONParseError) {

@@ -52,6 +52,16 @@ public struct Params: Sendable {
         return object
     }
 
+    /// An array of strings, or nil when absent.
+    public func optionalStrings(_ field: String) throws -> [String]? {
+        guard let value = self[field] else { return nil }
+        guard case .array(let items) = value else { throw RPCError.invalidParams(field: field, "must be an array of strings") }
+        return try items.map { item in
+            guard case .string(let text) = item else { throw RPCError.invalidParams(field: field, "must be an array of strings") }
+            return text
+        }
+    }
+
     public func object(_ field: String) throws -> [String: JSONValue] {
         guard let value = try optionalObject(field) else { throw RPCError.invalidParams(field: field, "is required") }
         return value

@@ -13,6 +13,7 @@ public struct RPCMethod: Sendable {
         case immediate(@Sendable (JSONValue?) throws -> JSONValue)
         case deferred(@Sendable (JSONValue?) async throws -> JSONValue)
         case completing(@Sendable (JSONValue?, @escaping Completion) -> Void)
+        case connected(@Sendable (JSONValue?, any RPCConnectionContext) throws -> JSONValue)
     }
 
     public let handler: Handler
@@ -31,6 +32,13 @@ public struct RPCMethod: Sendable {
     /// completion exactly once, from any thread.
     public static func completing(_ body: @escaping @Sendable (JSONValue?, @escaping Completion) -> Void) -> RPCMethod {
         RPCMethod(handler: .completing(body))
+    }
+
+    /// A method answered synchronously that also works on its caller's connection: it opens or
+    /// closes the connection's notification streams. It must not block. Over a transport without
+    /// connections it answers an invalid-request error.
+    public static func connected(_ body: @escaping @Sendable (JSONValue?, any RPCConnectionContext) throws -> JSONValue) -> RPCMethod {
+        RPCMethod(handler: .connected(body))
     }
 }
 
@@ -59,8 +67,9 @@ public final class RPCDispatcher: Sendable {
         self.mapError = mapError
     }
 
-    /// Handles one frame.
-    public func handle(frame: UnsafeRawBufferPointer) -> RPCOutcome {
+    /// Handles one frame that came on `connection` (nil: a transport without connections, such
+    /// as the fuzzer's).
+    public func handle(frame: UnsafeRawBufferPointer, connection: (any RPCConnectionContext)? = nil) -> RPCOutcome {
         let document: JSONValue
         do {
             document = try JSONValue(parsing: frame)
@@ -70,10 +79,10 @@ public final class RPCDispatcher: Sendable {
         switch document {
         case .array(let elements):
             guard !elements.isEmpty else { return .ready(Self.encode(id: .null, .failure(.invalidRequest("empty batch")))) }
-            return handleBatch(elements.map(Call.init))
+            return handleBatch(elements.map(Call.init), connection: connection)
         default:
             let call = Call(document)
-            if let response = answerNow(call) { return .ready(response) }
+            if let response = answerNow(call, connection: connection) { return .ready(response) }
             if case .completing(let body)? = methods[call.method]?.handler {
                 return .started { [self] send in
                     body(call.params) { outcome in send { self.respond(to: call, with: outcome().mapError(self.toRPCError)) } }
@@ -136,13 +145,22 @@ public final class RPCDispatcher: Sendable {
     }
 
     /// The response bytes of one call (nil inside: a notification), or nil when the call must wait.
-    private func answerNow(_ call: Call) -> [UInt8]?? {
+    private func answerNow(_ call: Call, connection: (any RPCConnectionContext)?) -> [UInt8]?? {
         if let invalid = call.invalid { return .some(Self.encode(id: call.id, .failure(invalid))) }
         guard let method = methods[call.method] else {
             return .some(call.isNotification ? nil : Self.encode(id: call.id, .failure(.methodNotFound(call.method))))
         }
-        guard case .immediate(let body) = method.handler else { return .none }
-        return .some(respond(to: call, with: Result { try body(call.params) }.mapError(toRPCError)))
+        switch method.handler {
+        case .immediate(let body):
+            return .some(respond(to: call, with: Result { try body(call.params) }.mapError(toRPCError)))
+        case .connected(let body):
+            guard let connection else {
+                return .some(respond(to: call, with: .failure(.invalidRequest("\(call.method) needs a connection to send notifications on"))))
+            }
+            return .some(respond(to: call, with: Result { try body(call.params, connection) }.mapError(toRPCError)))
+        case .deferred, .completing:
+            return .none
+        }
     }
 
     private func answerLater(_ call: Call) async -> [UInt8]? {
@@ -156,8 +174,8 @@ public final class RPCDispatcher: Sendable {
             }
         case .completing(let body)?:
             result = await withCheckedContinuation { continuation in body(call.params) { continuation.resume(returning: $0()) } }
-        case .immediate?, nil:
-            return answerNow(call) ?? nil
+        case .immediate?, .connected?, nil:
+            return answerNow(call, connection: nil) ?? nil
         }
         return respond(to: call, with: result.mapError(toRPCError))
     }
@@ -167,11 +185,11 @@ public final class RPCDispatcher: Sendable {
         call.isNotification ? nil : Self.encode(id: call.id, result)
     }
 
-    private func handleBatch(_ calls: [Call]) -> RPCOutcome {
+    private func handleBatch(_ calls: [Call], connection: (any RPCConnectionContext)?) -> RPCOutcome {
         var responses: [[UInt8]?] = []
         var waiting: [(index: Int, call: Call)] = []
         for (index, call) in calls.enumerated() {
-            if let response = answerNow(call) {
+            if let response = answerNow(call, connection: connection) {
                 responses.append(response)
             } else {
                 responses.append(nil)

@@ -10,6 +10,10 @@ import JSONRPC
 /// them by id). At most ``maximumInFlight`` deferred requests run at once per connection: beyond
 /// that, and while the client does not read its responses (the channel is not writable), the
 /// connection stops reading, which pushes back on the client instead of buffering without bound.
+///
+/// Methods may open notification streams on the connection (subscriptions): their frames are
+/// written after the response of the request that opened them, only while the socket takes more,
+/// a bounded number per turn of the event loop.
 final class RPCConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
     typealias OutboundIn = ByteBuffer
@@ -26,11 +30,16 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     private var inFlight = 0
     private var readPending = false
     private var needsFlush = false
+    private let streams: ConnectionStreams
+    private var pumpScheduled = false
+    /// Frames a pump turn writes at most, before it lets the loop do other work.
+    private static let framesPerTurn = 64
 
     init(
         dispatcher: RPCDispatcher,
         maximumFrameBytes: Int,
         maximumInFlight: Int,
+        maximumStreams: Int,
         tracker: InFlightTracker,
         draining: NIOLockedValueBox<Bool>,
         mailbox: LoopMailbox,
@@ -41,6 +50,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         self.dispatcher = dispatcher
         self.maximumFrameBytes = maximumFrameBytes
         self.maximumInFlight = maximumInFlight
+        self.streams = ConnectionStreams(maximum: maximumStreams)
         self.tracker = tracker
         self.logger = logger
     }
@@ -57,10 +67,12 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
                 send(RPCDispatcher.shuttingDownResponse, context: context, flush: false)
                 return
             }
-            let outcome = line.withUnsafeReadableBytes { dispatcher.handle(frame: $0) }
+            let connection = LoopConnectionContext(streams: NIOLoopBound(streams, eventLoop: context.eventLoop))
+            let outcome = line.withUnsafeReadableBytes { dispatcher.handle(frame: $0, connection: connection) }
             switch outcome {
             case .ready(let response):
                 if let response { send(response, context: context, flush: false) }
+                startOpenedStreams(context: context)
             case .pending(let work):
                 let finish = beginDeferred(context: context)
                 Task {
@@ -91,7 +103,57 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         resumeReadingIfPossible(context: context)
+        schedulePump(context: context)
         context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        streams.cancelAll()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        streams.cancelAll()
+    }
+
+    // MARK: Notification streams
+
+    /// Starts the streams the request just answered opened; each one's wake hops to this loop.
+    private func startOpenedStreams(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let mailbox = mailbox
+        streams.startOpened { id in
+            { mailbox.post {
+                let (handler, context) = loopBound.value
+                handler.streams.wake(id: id)
+                handler.schedulePump(context: context)
+            } }
+        }
+        schedulePump(context: context)
+    }
+
+    /// Runs a pump turn soon, unless one is due, nothing is ready or the socket is full.
+    private func schedulePump(context: ChannelHandlerContext) {
+        guard !pumpScheduled, streams.hasReady, context.channel.isActive, context.channel.isWritable else { return }
+        pumpScheduled = true
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            handler.pumpScheduled = false
+            handler.pumpTurn(context: context)
+        }
+    }
+
+    /// Writes what the streams have, up to ``framesPerTurn``, then schedules the next turn.
+    private func pumpTurn(context: ChannelHandlerContext) {
+        guard context.channel.isActive, context.channel.isWritable else { return }
+        let frames = streams.take(limit: Self.framesPerTurn)
+        for frame in frames { send(frame, context: context, flush: false) }
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        schedulePump(context: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -124,6 +186,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         inFlight -= 1
         tracker.end()
         if let response, context.channel.isActive { send(response, context: context, flush: true) }
+        startOpenedStreams(context: context)
         resumeReadingIfPossible(context: context)
     }
 

@@ -24,6 +24,8 @@ public final class RPCServer: Sendable {
         public var maximumConnections = 1_024
         /// Deferred requests (appends, analyses) running at once per connection.
         public var maximumInFlightPerConnection = 64
+        /// Notification streams (subscriptions) open at once per connection.
+        public var maximumStreamsPerConnection = 16
         /// Who may connect.
         public var peerPolicy: PeerPolicy = .ownerOnly
 
@@ -128,6 +130,7 @@ public final class RPCServer: Sendable {
                         dispatcher: dispatcher,
                         maximumFrameBytes: configuration.maximumFrameBytes,
                         maximumInFlight: configuration.maximumInFlightPerConnection,
+                        maximumStreams: configuration.maximumStreamsPerConnection,
                         tracker: tracker,
                         draining: draining,
                         mailbox: mailboxes[ObjectIdentifier(channel.eventLoop)]!,

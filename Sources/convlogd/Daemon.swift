@@ -67,6 +67,9 @@ struct Daemon: AsyncParsableCommand {
     @Option(name: .customLong("sweep-interval"), help: ArgumentHelp("How often expired sessions are looked for and deleted (default 60). [CONVLOG_SWEEP_INTERVAL]", valueName: "seconds"))
     var sweepInterval: Int?
 
+    @Option(name: .customLong("subscriber-buffer"), help: ArgumentHelp("Events one live-tail subscriber may have waiting before it is ended as too slow (default 10000; it may subscribe again from where it stopped). [CONVLOG_SUBSCRIBER_BUFFER]", valueName: "events"))
+    var subscriberBuffer: Int?
+
     @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve Prometheus metrics at GET /metrics on this host:port, e.g. 127.0.0.1:9464 (default: off). [CONVLOG_METRICS_LISTEN]", valueName: "host:port"))
     var metricsListen: String?
 
@@ -107,6 +110,7 @@ struct Daemon: AsyncParsableCommand {
         let started = ContinuousClock.now
         let service = ConversationService(
             views: views,
+            limits: settings.limits,
             followUp: FollowUpSettings(rewriter: settings.llm.map(OpenAIRewriter.init)),
             retention: RetentionPolicy(defaultTTLSeconds: settings.retentionSeconds)
         )

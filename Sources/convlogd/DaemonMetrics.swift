@@ -38,19 +38,22 @@ struct DaemonMetrics: Sendable {
                     Counter(label: "convlog_request_errors_total", dimensions: [("method", name), ("code", String(mapError(error).code))]).increment()
                 }
             }
+            let measured: @Sendable (() throws -> JSONValue) throws -> JSONValue = { body in
+                let started = ContinuousClock.now
+                do {
+                    let result = try body()
+                    record(started, nil)
+                    return result
+                } catch {
+                    record(started, error)
+                    throw error
+                }
+            }
             switch method.handler {
             case .immediate(let body):
-                instrumented[name] = .immediate { raw in
-                    let started = ContinuousClock.now
-                    do {
-                        let result = try body(raw)
-                        record(started, nil)
-                        return result
-                    } catch {
-                        record(started, error)
-                        throw error
-                    }
-                }
+                instrumented[name] = .immediate { raw in try measured { try body(raw) } }
+            case .connected(let body):
+                instrumented[name] = .connected { raw, connection in try measured { try body(raw, connection) } }
             case .deferred(let body):
                 instrumented[name] = .deferred { raw in
                     let started = ContinuousClock.now
@@ -95,6 +98,7 @@ struct DaemonMetrics: Sendable {
         Gauge(label: "convlog_data_file_bytes").record(file)
         Gauge(label: "convlog_map_bytes").record(views.store.environment.mapSize)
         Gauge(label: "convlog_connections").record(connections())
+        Gauge(label: "convlog_subscriptions").record(views.store.subscriptionCount)
         return registry.emitToBuffer()
     }
 }

@@ -17,6 +17,8 @@ struct DaemonSettings {
     /// The default time to live of sessions (nil: they never expire), and how often to sweep.
     var retentionSeconds: UInt64?
     var sweepIntervalSeconds: Int
+    /// What one call may carry, and what a subscriber may have waiting.
+    var limits = ServiceLimits()
     /// Where to serve Prometheus metrics; nil: nowhere.
     var metricsListen: (host: String, port: Int)?
     /// The language-model rewriter, when a URL is configured.
@@ -91,6 +93,13 @@ struct DaemonSettings {
             throw Invalid(description: "--sweep-interval must be 1–86400 seconds, not \(sweepText)")
         }
         sweepIntervalSeconds = sweep
+
+        if let text = value(flags.subscriberBuffer.map(String.init), "CONVLOG_SUBSCRIBER_BUFFER") {
+            guard let events = Int(text), (16...1_000_000).contains(events) else {
+                throw Invalid(description: "--subscriber-buffer must be 16–1000000 events, not \(text)")
+            }
+            limits.subscriberBound.events = events
+        }
 
         if let text = value(flags.metricsListen, "CONVLOG_METRICS_LISTEN") {
             guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port),

@@ -71,6 +71,13 @@ struct MethodTests {
             #expect(try await client.call("health")["status"] == "ok")
             let discover = try await client.call("rpc.discover")
             #expect(discover["openrpc"] != nil)
+
+            // An orchestrator that stores the question before asking (a LangGraph thread does) gets the same answer.
+            _ = try await client.call("add", ["sessionId": "chat-1", "role": "user", "content": "Who are those artists?"])
+            let stored = try await client.call("analyzeFollowUp", ["sessionId": "chat-1", "query": "Who are those artists?", "window": 2])
+            #expect(stored["standaloneQuery"] == "Who are the artists that start with A-E?")
+            #expect(stored["contextMessages"]?.arrayValue?.count == 2, "the two turns before the question")
+            #expect(stored["contextMessages"]?.arrayValue?.first?["content"] == "How many artists start with A-E?")
         }
     }
 

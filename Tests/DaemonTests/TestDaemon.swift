@@ -16,12 +16,12 @@ final class TestDaemon: Sendable {
     let views: ConversationViews
     let server: RPCServer
 
-    init(configure: (inout RPCServer.Configuration) -> Void = { _ in }) async throws {
+    init(limits: ServiceLimits = ServiceLimits(), configure: (inout RPCServer.Configuration) -> Void = { _ in }) async throws {
         directory = URL(fileURLWithPath: "/tmp/convlog-daemon-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         socketPath = directory.appendingPathComponent("convlogd.sock").path
         views = try ConversationViews.open(directory: directory.appendingPathComponent("data"))
-        let service = ConversationService(views: views)
+        let service = ConversationService(views: views, limits: limits)
         let dispatcher = RPCDispatcher(methods: ConvLogMethods.table(service: service) { 1 }, mapError: ConvLogMethods.mapError)
         var configuration = RPCServer.Configuration(socketPath: socketPath)
         configure(&configuration)
@@ -42,10 +42,11 @@ final class TestDaemon: Sendable {
 
 /// Runs `body` against a fresh in-process daemon, stopped afterwards.
 func withDaemon<T>(
+    limits: ServiceLimits = ServiceLimits(),
     configure: (inout RPCServer.Configuration) -> Void = { _ in },
     _ body: (TestDaemon) async throws -> T
 ) async throws -> T {
-    let daemon = try await TestDaemon(configure: configure)
+    let daemon = try await TestDaemon(limits: limits, configure: configure)
     do {
         let result = try await body(daemon)
         await daemon.stop()

@@ -27,21 +27,33 @@ struct SocketOptions: ParsableArguments {
         return DefaultLocations.socket(dataDirectory: DefaultLocations.dataDirectory()).path
     }
 
-    /// Calls a method and prints its result as JSON; a JSON-RPC error becomes a one-line message, exit 1.
-    func callAndPrint(_ method: String, _ params: [String: JSONValue?]) async throws {
-        let client: ConvLogClient
+    /// A connection to the daemon, or an error that says how to start it.
+    func connect() throws -> ConvLogClient {
         do {
-            client = try ConvLogClient(socketPath: path)
+            return try ConvLogClient(socketPath: path)
         } catch {
             throw CLIError("cannot reach convlogd at \(path): \(error) (is convlogd running? start it with `make run`)")
         }
+    }
+
+    /// Calls a method and prints its result as JSON; a JSON-RPC error becomes a one-line message, exit 1.
+    func callAndPrint(_ method: String, _ params: [String: JSONValue?]) async throws {
+        print(try await call(try connect(), method, params).canonicalString)
+    }
+
+    /// Calls a method; a JSON-RPC error becomes a one-line message naming the field at fault.
+    func call(_ client: ConvLogClient, _ method: String, _ params: [String: JSONValue?]) async throws -> JSONValue {
         do {
-            let result = try await client.call(method, .object(params.compactMapValues { $0 }))
-            print(result.canonicalString)
+            return try await client.call(method, .object(params.compactMapValues { $0 }))
         } catch let error as RPCError {
-            let field = error.data?.objectValue?["field"]?.stringValue.map { " (field \($0))" } ?? ""
-            throw CLIError("\(method) failed: \(error.message)\(field) [code \(error.code)]")
+            throw Self.failure(of: method, error)
         }
+    }
+
+    /// A JSON-RPC error as a one-line message.
+    static func failure(of method: String, _ error: RPCError) -> CLIError {
+        let field = error.data?.objectValue?["field"]?.stringValue.map { " (field \($0))" } ?? ""
+        return CLIError("\(method) failed: \(error.message)\(field) [code \(error.code)]")
     }
 }
 

@@ -9,14 +9,14 @@ struct ConvlogCommand: AsyncParsableCommand {
         abstract: "Read, audit and maintain a convlog event log.",
         discussion: """
             The offline commands (replay, verify, rebuild, stats) open the log directly and work \
-            while the daemon runs. The client verbs (create, add, context, analyze, sessions) talk \
+            while the daemon runs. The client verbs (create, add, context, analyze, sessions, delete, tail) talk \
             to convlogd over its socket and print JSON. Exit codes: 0 success, 1 error, 64 usage, \
             3 integrity failure.
             """,
         version: ConvLogVersion.current,
         subcommands: [
             Replay.self, Verify.self, Rebuild.self, Compact.self, Backup.self, Export.self, Stats.self, Eval.self,
-            Create.self, Add.self, Context.self, Analyze.self, Sessions.self, Delete.self,
+            Create.self, Add.self, Context.self, Analyze.self, Sessions.self, Delete.self, Tail.self,
         ]
     )
 }

@@ -95,9 +95,38 @@ enum EventTextFormat {
     static let header = pad("SEQ", 8) + pad("TIME (UTC)", 26) + pad("SESSION", 24) + pad("VER", 6) + pad("TYPE", 16) + "DETAILS"
 
     static func line(_ record: RecordedEvent) -> String {
-        pad(String(record.sequence), 8) + pad(Timestamp.iso8601(milliseconds: record.timestamp), 26)
-            + pad(record.sessionID, 24) + pad(String(record.sessionVersion), 6) + pad(record.event.typeName, 16)
-            + details(record.event)
+        line(
+            sequence: String(record.sequence), time: Timestamp.iso8601(milliseconds: record.timestamp), session: record.sessionID,
+            version: String(record.sessionVersion), type: record.event.typeName, details: details(record.event)
+        )
+    }
+
+    /// A line of the given columns.
+    static func line(sequence: String, time: String, session: String, version: String, type: String, details: String) -> String {
+        pad(sequence, 8) + pad(time, 26) + pad(session, 24) + pad(version, 6) + pad(type, 16) + details
+    }
+
+    /// A line of an event in its JSON form (`schema/events.schema.json`): messages as in
+    /// ``details(_:)``, other events with their data as JSON.
+    static func line(json event: JSONValue) -> String {
+        let fields = event.objectValue ?? [:]
+        let data = fields["data"]?.objectValue ?? [:]
+        var details = JSONValue.object(data).canonicalString
+        if fields["type"]?.stringValue == EventType.messageAdded, let role = data["role"]?.stringValue, let id = data["messageId"]?.stringValue {
+            let content = data["content"].map { $0.stringValue?.replacingOccurrences(of: "\n", with: "\\n") ?? $0.canonicalString } ?? ""
+            details = "\(role) [\(id)]: \(content)"
+        }
+        func text(_ key: String) -> String {
+            switch fields[key] {
+            case .string(let value)?: value
+            case .integer(let value)?: String(value)
+            default: "-"
+            }
+        }
+        return line(
+            sequence: text("sequence"), time: text("timestamp"), session: text("sessionId"), version: text("sessionVersion"),
+            type: text("type"), details: details
+        )
     }
 
     static func details(_ event: Event) -> String {

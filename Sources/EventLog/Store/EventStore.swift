@@ -64,6 +64,8 @@ public final class EventStore: Sendable {
     package let projectors: [any LogProjector]
     /// The committed events the projections have not applied yet.
     let tail: UnmaterializedTail
+    /// Where the writer hands each commit's records to the subscriptions.
+    let feed = LogFeed()
     private let queue = GroupCommitQueue()
     private let writerStopped = DispatchSemaphore(value: 0)
     private let hasWriter: Bool
@@ -122,6 +124,7 @@ public final class EventStore: Sendable {
                 projectors: projectors,
                 queue: queue,
                 tail: tail,
+                feed: feed,
                 configuration: configuration,
                 appliedOnCommit: projectors.filter(\.appliesOnCommit)
             )
@@ -169,6 +172,7 @@ public final class EventStore: Sendable {
     /// Safe to call more than once.
     public func close() {
         queue.close()
+        feed.closeAll()
         guard hasWriter else { return }
         writerStopped.wait()
         writerStopped.signal()  // later calls (and deinit) pass straight through
@@ -184,6 +188,7 @@ private struct LogWriter: Sendable {
     let projectors: [any LogProjector]
     let queue: GroupCommitQueue
     let tail: UnmaterializedTail
+    let feed: LogFeed
     let configuration: EventStore.Configuration
     /// The projectors applied inside each commit (``LogProjector/appliesOnCommit``).
     let appliedOnCommit: [any LogProjector]
@@ -234,7 +239,7 @@ private struct LogWriter: Sendable {
     private func commit(_ batch: [PendingAppend]) -> Bool {
         let started = ContinuousClock.now
         do {
-            let (outcomes, appended) = try environment.writeGrowingMap { txn in
+            let (outcomes, appended, sizes) = try environment.writeGrowingMap { txn in
                 var appender = try LogAppender(schema: schema, tail: tail, txn: txn, now: LogAppender.wallClockMilliseconds())
                 try EventStore.catchUp(appliedOnCommit, through: appender.lastSequence, schema: schema, txn: txn)
                 var outcomes: [Result<AppendResult, EventStoreError>] = []
@@ -255,12 +260,13 @@ private struct LogWriter: Sendable {
                 for projector in appliedOnCommit where concerned.contains(projector.name) {
                     try schema.setCheckpoint(appender.lastSequence, of: projector, txn: txn)
                 }
-                return (outcomes, appender.appended)
+                return (outcomes, appender.appended, appender.appendedSizes)
             }
             configuration.commitObserver?(batch.count, ContinuousClock.now - started)
             // Readers overlay the tail: add it before answering, so every answer is readable at once.
             tail.append(appended)
             for (append, outcome) in zip(batch, outcomes) { append.completion(outcome.mapError { $0 }) }
+            feed.publish(appended, sizes: sizes)
             return appended.contains { if case .sessionDeleted = $0.event { true } else { false } }
         } catch let error as LMDBError where error.isMapFull {
             let full = EventStoreError(.storageFull, "the log reached its maximum map size of \(configuration.maximumMapSize) bytes")

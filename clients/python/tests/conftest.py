@@ -16,6 +16,17 @@ from convlog import Client
 REPO = Path(__file__).resolve().parents[3]
 
 
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """Runs the convlog CLI built beside convlogd (or $CONVLOG_CLI_BINARY)."""
+    return subprocess.run([str(cli_binary()), *args], capture_output=True, text=True, timeout=120)
+
+
+def cli_binary() -> Path:
+    """The convlog CLI: $CONVLOG_CLI_BINARY, else the one built beside the convlogd under test."""
+    explicit = os.environ.get("CONVLOG_CLI_BINARY")
+    return Path(explicit) if explicit else daemon_binary().parent / "convlog"
+
+
 def daemon_binary() -> Path:
     explicit = os.environ.get("CONVLOG_DAEMON_BINARY")
     path = Path(explicit) if explicit else REPO / ".build" / "debug" / "convlogd"

@@ -8,7 +8,7 @@ import threading
 
 from conftest import DaemonProcess
 from convlog import Client
-from test_langgraph import cli
+from conftest import cli
 
 
 def test_backup_while_writing_is_consistent_and_serves(daemon_process: DaemonProcess):

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from conftest import DaemonProcess
+from conftest import DaemonProcess, cli
 from convlog import Client, InvalidParams, SessionNotFound
-from test_langgraph import chat_graph, cli
+from test_langgraph import chat_graph
 
 langgraph = pytest.importorskip("langgraph")
 from langchain_core.messages import HumanMessage  # noqa: E402

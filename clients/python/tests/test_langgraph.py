@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import threading
 import uuid
@@ -17,14 +16,9 @@ from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
 from langgraph.checkpoint.base import empty_checkpoint  # noqa: E402
 from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
 
-from conftest import REPO  # noqa: E402
+from conftest import REPO, cli  # noqa: E402
 from convlog import Client, ThreadDeleted  # noqa: E402
 from convlog.langgraph import ConvLogSaver  # noqa: E402
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    binary = os.environ.get("CONVLOG_CLI_BINARY") or str(REPO / ".build" / "debug" / "convlog")
-    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=120)
 
 
 def chat_graph(saver: ConvLogSaver):

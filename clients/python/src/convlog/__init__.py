@@ -10,17 +10,18 @@ from .aio import AsyncClient
 from .client import Client
 from .errors import (
     ConvLogError, InternalError, InvalidParams, InvalidRequest, MessageConflict, MethodNotFound, ParseError, PayloadTooLarge,
-    SessionExists, SessionNotFound, ShuttingDown, StorageFull, ThreadDeleted, TransportError, VersionConflict,
+    SessionExists, SessionNotFound, ShuttingDown, StorageFull, SubscriberTooSlow, ThreadDeleted, TransportError, VersionConflict,
 )
+from .subscription import AsyncSubscription, Subscription
 from .types import (
     AddedMessage, Context, ContextUpdate, CreatedSession, Event, EventPage, FollowUpAnalysis, Health, Message, Session,
     SessionPage, Stats, Topic,
 )
 
 __all__ = [
-    "AddedMessage", "AsyncClient", "Client", "Context", "ContextUpdate", "ConvLogError", "CreatedSession", "Event", "EventPage",
+    "AddedMessage", "AsyncClient", "AsyncSubscription", "Client", "Context", "ContextUpdate", "ConvLogError", "CreatedSession", "Event", "EventPage",
     "FollowUpAnalysis", "Health", "InternalError", "InvalidParams", "InvalidRequest", "Message", "MessageConflict", "MethodNotFound", "ParseError",
     "PayloadTooLarge", "Session", "SessionExists", "SessionNotFound", "SessionPage", "ShuttingDown", "Stats", "StorageFull",
-    "ThreadDeleted", "Topic", "TransportError", "VersionConflict", "default_socket_path",
+    "SubscriberTooSlow", "Subscription", "ThreadDeleted", "Topic", "TransportError", "VersionConflict", "default_socket_path",
 ]
 __version__ = "0.3.0"

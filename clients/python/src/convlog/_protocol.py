@@ -54,6 +54,37 @@ def decode_response(line: bytes, request_id: int) -> Any:
     return response.get("result")
 
 
+def decode_subscribed(line: bytes, request_id: int) -> str:
+    """The subscription id of the answer to a ``subscribe`` request."""
+    result = decode_response(line, request_id)
+    if not isinstance(result, dict) or not isinstance(result.get("subscription"), str):
+        raise TransportError("subscribe answered without a subscription id")
+    return result["subscription"]
+
+
+def decode_notification(line: bytes, subscription_id: str) -> tuple[str, Any] | None:
+    """A notification of subscription ``subscription_id``: ``("event", event JSON)`` or
+    ``("caughtUp", sequence)``; raises the daemon's error when it ended the subscription; None
+    for any other line."""
+    try:
+        message = json.loads(line)
+    except ValueError as error:
+        raise TransportError(f"unreadable notification from convlogd: {error}") from error
+    if not isinstance(message, dict) or "id" in message:
+        return None
+    params = message.get("params")
+    if not isinstance(params, dict) or params.get("subscription") != subscription_id:
+        return None
+    method = message.get("method")
+    if method == "event":
+        return ("event", params["event"])
+    if method == "caughtUp":
+        return ("caughtUp", int(params["sequence"]))
+    if method == "subscriptionEnded":
+        raise error_from_response(params.get("error") or {})
+    return None
+
+
 def new_id() -> str:
     """A fresh message or session id."""
     return str(uuid.uuid4())

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import _protocol
 from .errors import TransportError
+from .subscription import AsyncSubscription
 from .types import (
     AddedMessage, Context, ContextUpdate, CreatedSession, EventPage, FollowUpAnalysis, Health, Session, SessionPage, Stats,
 )
@@ -115,6 +116,12 @@ class AsyncClient:
     async def read_events(self, from_sequence: int | None = None, limit: int | None = None,
                           session_id: str | None = None) -> EventPage:
         return EventPage.from_json(await self.call("readEvents", sessionId=session_id, limit=limit, **{"from": from_sequence}))
+
+    def subscribe(self, from_sequence: int | None = None, session_id: str | None = None, types: list[str] | None = None,
+                  follow: bool = True, timeout: float | None = None) -> AsyncSubscription:
+        """The live tail as an async iterator (``async with client.subscribe() as events: async
+        for event in events``); see :class:`convlog.Subscription`."""
+        return AsyncSubscription(self.socket_path, from_sequence, session_id, types, follow, timeout, connect_timeout=self.timeout)
 
     async def health(self) -> Health:
         return Health.from_json(await self.call("health"))

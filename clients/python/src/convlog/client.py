@@ -8,6 +8,7 @@ from typing import Any
 
 from . import _protocol
 from .errors import TransportError
+from .subscription import Subscription
 from .types import (
     AddedMessage, Context, ContextUpdate, CreatedSession, EventPage, FollowUpAnalysis, Health, Session, SessionPage, Stats,
 )
@@ -135,6 +136,13 @@ class Client:
 
     def read_events(self, from_sequence: int | None = None, limit: int | None = None, session_id: str | None = None) -> EventPage:
         return EventPage.from_json(self.call("readEvents", sessionId=session_id, limit=limit, **{"from": from_sequence}))
+
+    def subscribe(self, from_sequence: int | None = None, session_id: str | None = None, types: list[str] | None = None,
+                  follow: bool = True, timeout: float | None = None) -> Subscription:
+        """The live tail: an iterator of the log's events from ``from_sequence`` on (default: from
+        now), of one session and of some types if given, then each new one as it commits; see
+        :class:`convlog.Subscription`. It uses a connection of its own."""
+        return Subscription(self.socket_path, from_sequence, session_id, types, follow, timeout, connect_timeout=self.timeout)
 
     def health(self) -> Health:
         return Health.from_json(self.call("health"))

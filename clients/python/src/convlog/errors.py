@@ -92,11 +92,21 @@ class MessageConflict(ConvLogError):
     code = -32008
 
 
+class SubscriberTooSlow(ConvLogError):
+    """The daemon ended a subscription whose reader fell behind the log by more than it holds for
+    one subscriber. Nothing from ``resume_from`` on was delivered: subscribe again from there."""
+    code = -32009
+
+    @property
+    def resume_from(self) -> int | None:
+        return self.data.get("resumeFrom") if isinstance(self.data, dict) else None
+
+
 _BY_CODE: dict[int, type[ConvLogError]] = {
     cls.code: cls  # type: ignore[misc]
     for cls in (
         ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, SessionNotFound,
-        SessionExists, VersionConflict, PayloadTooLarge, ShuttingDown, StorageFull, ThreadDeleted, MessageConflict,
+        SessionExists, VersionConflict, PayloadTooLarge, ShuttingDown, StorageFull, ThreadDeleted, MessageConflict, SubscriberTooSlow,
     )
 }
 

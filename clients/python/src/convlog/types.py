@@ -188,8 +188,10 @@ class Stats:
     reclaimable_bytes: int = 0
     #: Deleted sessions whose records are not all erased yet.
     pending_erasures: int = 0
+    #: Live-tail subscriptions open now.
+    subscriptions: int = 0
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Stats":
         return cls(d["events"], d["sessions"], d["headSequence"], d["headHash"], d["mapSize"], d["windowCapacity"],
-                   d.get("deletedSessions", 0), d.get("reclaimableBytes", 0), d.get("pendingErasures", 0))
+                   d.get("deletedSessions", 0), d.get("reclaimableBytes", 0), d.get("pendingErasures", 0), d.get("subscriptions", 0))

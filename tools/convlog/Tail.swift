@@ -1,0 +1,122 @@
+import ArgumentParser
+import ConvLogClient
+import EventLog
+import Foundation
+import JSON
+import JSONRPC
+
+/// `convlog tail`: the log's events from the daemon, then, with -f, each new one as it commits.
+struct Tail: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the log's latest events, and with -f each new one as it commits (from the daemon).",
+        discussion: """
+            Subscribes to convlogd (the `subscribe` method): prints the events from the start \
+            sequence up to the end of the log, then exits, or with -f keeps printing events as \
+            their commits become durable, until interrupted. Without --from it starts with the \
+            last --lines events of the log (with --session: the session's whole history). Filters \
+            combine. If the daemon ends the subscription because this reader fell behind, -f \
+            subscribes again from the first event not printed (nothing is skipped) and says so on \
+            standard error.
+
+            Examples:
+              convlog tail -f
+              convlog tail -f --session chat-1 --type MessageAdded --format jsonl | jq .data.content
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, jsonl
+    }
+
+    @OptionGroup var connection: SocketOptions
+    @Flag(name: [.short, .customLong("follow")], help: "Keep printing events as they commit.") var follow = false
+    @Option(help: "Only this session's events.") var session: String?
+    @Option(name: .customLong("type"), help: ArgumentHelp("Only events of this type (repeat for several).", valueName: "type"))
+    var types: [String] = []
+    @Option(help: "The first global sequence to print.") var from: UInt64?
+    @Option(name: [.customShort("n"), .customLong("lines")], help: "Without --from: start with this many of the log's last events.") var lines: UInt64 = 10
+    @Option(help: "text (aligned columns) or jsonl (one JSON event per line, schema/events.schema.json).") var format: Format = .text
+
+    func validate() throws {
+        if let from, from < 1 { throw ValidationError("--from starts at 1") }
+    }
+
+    func run() async throws {
+        let client = try connection.connect()
+        var start = try await startSequence(client)
+        var output = BufferedOutput()
+        if format == .text { output.write(EventTextFormat.header) }
+        while true {
+            let subscription = try await subscribe(client, from: start)
+            let ended = try await print(subscription, from: client, into: &output)
+            output.flush()
+            switch ended {
+            case .caughtUp:
+                return
+            case .resume(let sequence, let reason):
+                printError("\(reason); following again from sequence \(sequence)")
+                start = sequence
+            }
+        }
+    }
+
+    private enum Ending {
+        /// Everything up to the end of the log was printed (without -f).
+        case caughtUp
+        /// The daemon ended the subscription; go on from `sequence`.
+        case resume(UInt64, String)
+    }
+
+    private func startSequence(_ client: ConvLogClient) async throws -> UInt64 {
+        if let from { return from }
+        if session != nil { return 1 }
+        let stats = try await connection.call(client, "stats", [:])
+        let head = UInt64(stats.objectValue?["headSequence"]?.integerValue ?? 0)
+        return head >= lines ? head - lines + 1 : 1
+    }
+
+    private func subscribe(_ client: ConvLogClient, from start: UInt64) async throws -> String {
+        let result = try await connection.call(client, "subscribe", [
+            "fromSequence": .integer(Int64(start)),
+            "sessionId": session.map(JSONValue.string),
+            "types": types.isEmpty ? nil : .array(types.map(JSONValue.string)),
+        ])
+        guard let id = result.objectValue?["subscription"]?.stringValue else { throw CLIError("subscribe answered without a subscription id") }
+        return id
+    }
+
+    /// Prints the subscription's events until it catches up (without -f) or the daemon ends it.
+    private func print(_ subscription: String, from client: ConvLogClient, into output: inout BufferedOutput) async throws -> Ending {
+        while true {
+            guard let notification = try await client.nextNotification() else {
+                output.flush()
+                continue
+            }
+            let params = notification.params?.objectValue ?? [:]
+            guard params["subscription"]?.stringValue == subscription else { continue }
+            switch notification.method {
+            case "event":
+                guard let event = params["event"] else { continue }
+                switch format {
+                case .text: output.write(EventTextFormat.line(json: event))
+                case .jsonl: output.write(event.canonicalString)
+                }
+            case "caughtUp":
+                output.flush()
+                if !follow { return .caughtUp }
+            case "subscriptionEnded":
+                output.flush()
+                let error = params["error"]?.objectValue ?? [:]
+                let message = error["message"]?.stringValue ?? "the daemon ended the subscription"
+                let code = error["code"]?.integerValue.map(Int.init)
+                if follow, code == RPCError.subscriberTooSlowCode, let resume = error["data"]?.objectValue?["resumeFrom"]?.integerValue {
+                    return .resume(UInt64(resume), message)
+                }
+                throw CLIError("the daemon ended the subscription: \(message)")
+            default:
+                continue
+            }
+            if follow { output.flush() }
+        }
+    }
+}
