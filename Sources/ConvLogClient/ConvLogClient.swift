@@ -23,6 +23,8 @@ public final class ConvLogClient: @unchecked Sendable {
     private let timeout: Duration
     private var descriptor: Int32 = -1
     private var received: [UInt8] = []
+    /// The bytes of `received` already returned as lines.
+    private var consumed = 0
     private var receiveBuffer = [UInt8](repeating: 0, count: 64 << 10)
     private var nextID: Int64 = 1
     private var notifications: [RPCNotification] = []
@@ -153,6 +155,7 @@ public final class ConvLogClient: @unchecked Sendable {
         if descriptor >= 0 { Foundation.close(descriptor) }
         descriptor = -1
         received.removeAll()
+        consumed = 0
     }
 
     /// `message` as a notification: an object with a method and no id.
@@ -188,6 +191,7 @@ public final class ConvLogClient: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         descriptor = fd
         received.removeAll()
+        consumed = 0
     }
 
     private func send(_ bytes: [UInt8]) throws {
@@ -209,11 +213,19 @@ public final class ConvLogClient: @unchecked Sendable {
 
     /// The next line; nil when the timeout passes first and `timeoutIsNil`.
     private func receiveLine(timeoutIsNil: Bool) throws -> [UInt8]? {
-        var searched = 0
+        var searched = consumed
         while true {
             if let newline = received[searched...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(received[..<newline])
-                received.removeSubrange(...newline)
+                let line = Array(received[consumed..<newline])
+                consumed = newline + 1
+                // Lines are taken from the front without moving the rest, until half the buffer is spent.
+                if consumed == received.count {
+                    received.removeAll(keepingCapacity: true)
+                    consumed = 0
+                } else if consumed > received.count / 2 {
+                    received.removeSubrange(..<consumed)
+                    consumed = 0
+                }
                 return line
             }
             searched = received.count

@@ -28,6 +28,10 @@ struct DaemonSettingsTests {
         let flags = try settings(["--data-dir", "/flag", "--durability", "fsync", "--window", "3", "--allow-uid", "5", "--socket", "/tmp/s.sock"], environment)
         #expect(flags.dataDirectory.path == "/flag" && flags.socket.path == "/tmp/s.sock")
         #expect(flags.durability == .fsync && flags.window == 3 && flags.allowedUIDs == [5])
+
+        #expect(defaults.limits.subscriberBound.events == 10_000)
+        #expect(try settings([], ["CONVLOG_SUBSCRIBER_BUFFER": "500"]).limits.subscriberBound.events == 500)
+        #expect(try settings(["--subscriber-buffer", "64"], ["CONVLOG_SUBSCRIBER_BUFFER": "500"]).limits.subscriberBound.events == 64)
     }
 
     @Test("bad values are refused naming the flag", arguments: [
@@ -39,6 +43,7 @@ struct DaemonSettingsTests {
         (["--llm-url", "http://x", "--llm-timeout-ms", "1"], [:], "--llm-timeout-ms"),
         ([], ["CONVLOG_ALLOW_UIDS": "root"], "CONVLOG_ALLOW_UIDS"),
         (["--socket", "/" + String(repeating: "s", count: 120)], [:], "--socket"),
+        (["--subscriber-buffer", "2"], [:], "--subscriber-buffer"),
     ])
     func invalid(arguments: [String], environment: [String: String], flag: String) throws {
         let error = #expect(throws: DaemonSettings.Invalid.self) { try settings(arguments, environment) }
