@@ -63,9 +63,7 @@ final class SubscriptionStream: RPCNotificationStream {
 
     func next(limit: Int) -> RPCStreamBatch {
         let poll = subscription.poll(limit: limit)
-        var frames = poll.events.map { event in
-            RPCStreamBatch.notification(method: "event", params: ["subscription": .string(id), "event": event.jsonValue])
-        }
+        var frames = poll.events.map(eventFrame)
         if let through = poll.caughtUpThrough {
             frames.append(RPCStreamBatch.notification(method: "caughtUp", params: ["subscription": .string(id), "sequence": .integer(Int64(through))]))
         }
@@ -82,6 +80,20 @@ final class SubscriptionStream: RPCNotificationStream {
 
     func cancel() {
         subscription.cancel()
+    }
+
+    private static let eventPrefix = Array(#"{"jsonrpc":"2.0","method":"event","params":{"event":"#.utf8)
+
+    /// `{"jsonrpc":"2.0","method":"event","params":{"event":…,"subscription":…}}`, canonical,
+    /// written directly (every event of every subscriber goes through here).
+    private func eventFrame(_ record: RecordedEvent) -> [UInt8] {
+        var frame = Self.eventPrefix
+        frame.reserveCapacity(512)
+        record.appendCanonicalJSON(to: &frame)
+        frame.append(contentsOf: #","subscription":"#.utf8)
+        JSONValue.appendQuoted(id, to: &frame)
+        frame.append(contentsOf: "}}".utf8)
+        return frame
     }
 
     /// Why the daemon ended a subscription, with where to subscribe again (`data.resumeFrom`).

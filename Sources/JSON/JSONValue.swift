@@ -61,10 +61,10 @@ public enum JSONValue: Sendable, Hashable {
 
     package func appendCanonical(to output: inout [UInt8]) {
         switch self {
-        case .null: output += Array("null".utf8)
-        case .bool(let value): output += Array((value ? "true" : "false").utf8)
-        case .integer(let value): output += Array(String(value).utf8)
-        case .double(let value): output += Array(JSONValue.format(value).utf8)
+        case .null: output.append(contentsOf: "null".utf8)
+        case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
+        case .integer(let value): JSONValue.appendInteger(value, to: &output)
+        case .double(let value): output.append(contentsOf: JSONValue.format(value).utf8)
         case .string(let value): JSONValue.appendQuoted(value, to: &output)
         case .array(let elements):
             output.append(UInt8(ascii: "["))
@@ -73,6 +73,13 @@ public enum JSONValue: Sendable, Hashable {
                 element.appendCanonical(to: &output)
             }
             output.append(UInt8(ascii: "]"))
+        case .object(let members) where members.count == 1:
+            let member = members.first!
+            output.append(UInt8(ascii: "{"))
+            JSONValue.appendQuoted(member.key, to: &output)
+            output.append(UInt8(ascii: ":"))
+            member.value.appendCanonical(to: &output)
+            output.append(UInt8(ascii: "}"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
             let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
@@ -94,7 +101,24 @@ public enum JSONValue: Sendable, Hashable {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    static func appendQuoted(_ text: String, to output: inout [UInt8]) {
+    /// Appends `value` in decimal, without an intermediate string.
+    package static func appendInteger(_ value: Int64, to output: inout [UInt8]) {
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        guard magnitude >= 10 else {
+            output.append(UInt8(ascii: "0") + UInt8(magnitude))
+            return
+        }
+        let start = output.count
+        while magnitude > 0 {
+            output.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        }
+        output[start...].reverse()
+    }
+
+    /// Appends `text` as a JSON string, quoted and escaped as the canonical form escapes.
+    package static func appendQuoted(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         // Fast path: most strings need no escape and are copied whole.
         let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in

@@ -74,6 +74,17 @@ struct EventCodecTests {
         #expect(decoded.previousHash == .genesis)
         #expect(decoded.hash == hash)
         #expect(decoded.formatVersion == EventCodec.formatVersion)
+        // The direct JSON writer gives the canonical bytes of the JSON form.
+        var direct: [UInt8] = []
+        decoded.appendCanonicalJSON(to: &direct)
+        #expect(direct == decoded.jsonValue.canonicalBytes)
+        var erased = decoded
+        erased.event = .erased(type: event.typeName)
+        erased.sequence = 1_234_567_890_123
+        erased.sessionID = "quote\"d\nid"
+        var directErased: [UInt8] = []
+        erased.appendCanonicalJSON(to: &directErased)
+        #expect(directErased == erased.jsonValue.canonicalBytes)
     }
 
     /// Stored bytes must never change for a given event: the log is read for years. Format 1

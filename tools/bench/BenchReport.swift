@@ -67,6 +67,18 @@ struct BenchReport {
         rows.append(concurrentCPU)
         rows.append(Row(name: "add, \(settings.clients) clients, nosync (msgs/s)", value: median(runs.map(\.nosyncConcurrentAdd.perSecond)), unit: "msg/s"))
         rows.append(Row(name: "daemon CPU per add, \(settings.clients) clients, nosync (µs)", value: median(runs.map(\.nosyncConcurrentAdd.serverCPUMicrosPerRequest)), unit: "µs"))
+        var tailed = Row(
+            name: "  the same with 3 live-tail subscribers, 2 reading, 1 stalled (msgs/s; events per add read: \(String(format: "%.2f", median(runs.map(\.tailDeliveredFraction)))))",
+            value: median(runs.map(\.tailedConcurrentAdd.perSecond)), unit: "msg/s"
+        )
+        tailed.comparisons.append(("no subscriber, same run", median(runs.map(\.nosyncConcurrentAdd.perSecond)), median(runs.map { $0.tailedConcurrentAdd.perSecond / $0.nosyncConcurrentAdd.perSecond })))
+        rows.append(tailed)
+        var tailedCPU = Row(name: "  daemon CPU per add with those subscribers (µs)", value: median(runs.map(\.tailedConcurrentAdd.serverCPUMicrosPerRequest)), unit: "µs")
+        tailedCPU.comparisons.append((
+            "no subscriber, same run", median(runs.map(\.nosyncConcurrentAdd.serverCPUMicrosPerRequest)),
+            median(runs.map { $0.tailedConcurrentAdd.serverCPUMicrosPerRequest / $0.nosyncConcurrentAdd.serverCPUMicrosPerRequest })
+        ))
+        rows.append(tailedCPU)
 
         var read = Row(name: "getContext (last 5), 1 client, p50 (µs)", value: median(runs.map(\.reads.p50Micros)), unit: "µs")
         if let echoP50 = median(echo, "roundTripP50Micros") { read.comparisons.append(("C Unix-socket echo p50", echoP50, read.value / echoP50)) }

@@ -139,6 +139,10 @@ struct RunBench: ParsableCommand {
         let (unsynced, _) = try DaemonHandle.start(dataDirectory: directory.appendingPathComponent("nosync"), durability: "nosync")
         defer { unsynced.stop() }
         let nosync = try load(unsynced, "convlog-add", clients: clients, sessions: sessions, messages: messages, bytes: bytes, tag: "many")
+        // The same load again with live-tail subscribers: two that read everything, one that reads nothing.
+        let subscribers = try TailSubscribers(unsynced, following: 2, stalling: 1)
+        let tailed = try load(unsynced, "convlog-add", clients: clients, sessions: sessions, messages: messages, bytes: bytes, tag: "tailed")
+        let tailDelivered = subscribers.finish(head: try unsynced.client().callBlocking("stats").objectValue?["headSequence"]?.integerValue ?? 0)
 
         let (large, _) = try DaemonHandle.start(dataDirectory: directory.appendingPathComponent("large"), durability: "nosync")
         defer { large.stop() }
@@ -148,6 +152,8 @@ struct RunBench: ParsableCommand {
             singleAdd: single,
             concurrentAdd: concurrent,
             nosyncConcurrentAdd: nosync,
+            tailedConcurrentAdd: tailed,
+            tailDeliveredFraction: tailDelivered / Double(max(1, tailed.requests)),
             reads: read,
             analyses: analysis,
             residentBytes: daemon.anonymousResidentBytes,
@@ -209,6 +215,11 @@ struct ConvlogRun {
     var singleAdd: LoadResult
     var concurrentAdd: LoadResult
     var nosyncConcurrentAdd: LoadResult
+    /// The nosync load again while two live-tail subscribers read every event and one reads nothing.
+    var tailedConcurrentAdd: LoadResult
+    /// Events a reading subscriber got per add of that load (each add writes one event, plus a
+    /// SessionCreated for each session it starts: above 1).
+    var tailDeliveredFraction: Double
     var reads: LoadResult
     var analyses: WorkloadResult
     var residentBytes: Int

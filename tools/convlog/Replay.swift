@@ -61,7 +61,7 @@ struct Replay: ParsableCommand {
             if let untilMilliseconds, record.timestamp >= untilMilliseconds { return }
             switch format {
             case .text: output.write(EventTextFormat.line(record))
-            case .jsonl: output.write(record.jsonValue.canonicalString)
+            case .jsonl: output.writeLine { record.appendCanonicalJSON(to: &$0) }
             }
         }
         output.flush()
@@ -179,7 +179,12 @@ struct BufferedOutput {
     private var buffer: [UInt8] = []
 
     mutating func write(_ line: String) {
-        buffer += line.utf8
+        writeLine { $0 += line.utf8 }
+    }
+
+    /// Writes a line that `body` appends to the buffer.
+    mutating func writeLine(_ body: (inout [UInt8]) -> Void) {
+        body(&buffer)
         buffer.append(UInt8(ascii: "\n"))
         if buffer.count >= 1 << 16 { flush() }
     }

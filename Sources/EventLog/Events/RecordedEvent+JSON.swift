@@ -17,6 +17,40 @@ extension RecordedEvent {
     }
 }
 
+extension RecordedEvent {
+    /// Appends ``jsonValue`` in canonical form (the same bytes as `jsonValue.canonicalBytes`),
+    /// writing the record's own fields directly: the live tail and replay encode every event.
+    public func appendCanonicalJSON(to output: inout [UInt8]) {
+        // The members in canonical (sorted) order.
+        output.append(contentsOf: #"{"data":"#.utf8)
+        event.jsonData.appendCanonical(to: &output)
+        output.append(contentsOf: #","hash":""#.utf8)
+        Self.appendHex(hash, to: &output)
+        output.append(contentsOf: #"","prevHash":""#.utf8)
+        Self.appendHex(previousHash, to: &output)
+        output.append(contentsOf: #"","sequence":"#.utf8)
+        JSONValue.appendInteger(Int64(bitPattern: sequence), to: &output)
+        output.append(contentsOf: #","sessionId":"#.utf8)
+        JSONValue.appendQuoted(sessionID, to: &output)
+        output.append(contentsOf: #","sessionVersion":"#.utf8)
+        JSONValue.appendInteger(Int64(bitPattern: sessionVersion), to: &output)
+        output.append(contentsOf: #","timestamp":"#.utf8)
+        JSONValue.appendQuoted(Timestamp.iso8601(milliseconds: timestamp), to: &output)
+        output.append(contentsOf: #","type":"#.utf8)
+        JSONValue.appendQuoted(event.typeName, to: &output)
+        output.append(UInt8(ascii: "}"))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func appendHex(_ hash: EventHash, to output: inout [UInt8]) {
+        for byte in hash.bytes {
+            output.append(hexDigits[Int(byte >> 4)])
+            output.append(hexDigits[Int(byte & 0x0F)])
+        }
+    }
+}
+
 extension Event {
     /// The event's fields in their JSON form (the `data` member of ``RecordedEvent/jsonValue``).
     public var jsonData: JSONValue {
