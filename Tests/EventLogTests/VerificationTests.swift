@@ -59,22 +59,71 @@ struct VerificationTests {
         try await withTemporaryDirectory { directory in
             let store = try await makeLog(in: directory, count: 10)
             defer { store.close() }
-            try tamper(store, sequence: 4) { bytes in
-                bytes[bytes.count - 64 - 6 - 1] ^= 0x01
-                // A forger also restates the payload's digest in the canonical bytes...
-                let (digestStart, digest) = bytes.withUnsafeBytes { raw in
-                    let link = try! ChainLink(raw)
-                    return (link.canonical.count - 32, Array(SHA256.hash(data: link.payload)))
-                }
-                bytes.replaceSubrange(digestStart..<digestStart + 32, with: digest)
-                // ...and re-hashes the record: only the next record's link gives it away.
-                let forged = bytes.withUnsafeBytes { raw in
-                    let link = try! ChainLink(raw)
-                    return EventHash.chaining(link.previousHashBytes, link.canonical)
-                }
-                bytes.replaceSubrange((bytes.count - 32)..., with: forged.bytes)
-            }
+            try forge(store, sequence: 4)
             #expect(try store.verify().failure == ChainFailure(sequence: 5, reason: .chainBroken))
+        }
+    }
+
+    /// Edits the payload of the record at `sequence` and restates its digest and hash, as a
+    /// forger would: only the next record's link gives it away.
+    private func forge(_ store: EventStore, sequence: UInt64) throws {
+        try tamper(store, sequence: sequence) { bytes in
+            bytes[bytes.count - 64 - 6 - 1] ^= 0x01
+            let (digestStart, digest) = bytes.withUnsafeBytes { raw in
+                let link = try! ChainLink(raw)
+                return (link.canonical.count - 32, Array(SHA256.hash(data: link.payload)))
+            }
+            bytes.replaceSubrange(digestStart..<digestStart + 32, with: digest)
+            let forged = bytes.withUnsafeBytes { raw in
+                let link = try! ChainLink(raw)
+                return EventHash.chaining(link.previousHashBytes, link.canonical)
+            }
+            bytes.replaceSubrange((bytes.count - 32)..., with: forged.bytes)
+        }
+    }
+
+    /// How a test spoils a 5,000-record log (verified in one chunk, split across the cores in
+    /// stripes of 2,500), and the failure `verify` must report: the first in log order.
+    enum Spoiling: Sendable, CustomTestStringConvertible {
+        case alter([UInt64]), forge(UInt64), delete(UInt64)
+
+        var testDescription: String {
+            switch self {
+            case .alter(let sequences): "altered \(sequences)"
+            case .forge(let sequence): "forged \(sequence)"
+            case .delete(let sequence): "deleted \(sequence)"
+            }
+        }
+    }
+
+    @Test("checked on every core, the first bad record in log order is reported, wherever the stripes split", arguments: [
+        (Spoiling.alter([4_000, 3_000]), ChainFailure(sequence: 3_000, reason: .recordAltered)),
+        (Spoiling.alter([2_501, 2_500]), ChainFailure(sequence: 2_500, reason: .recordAltered)),
+        (Spoiling.forge(2_500), ChainFailure(sequence: 2_501, reason: .chainBroken)),
+        (Spoiling.delete(2_501), ChainFailure(sequence: 2_502, reason: .sequenceGap(expected: 2_501, found: 2_502))),
+    ])
+    func parallelVerification(spoiling: Spoiling, expected: ChainFailure) async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try EventStore(directory: directory, configuration: .with(durability: .nosync))
+            defer { store.close() }
+            for batch in 0..<50 {
+                _ = try await store.append(AppendRequest(sessionID: "s\(batch % 3)", events: (0..<100).map { message("m\(batch)-\($0)", "text \($0)") }))
+            }
+            #expect(try store.verify().isIntact)
+            switch spoiling {
+            case .alter(let sequences):
+                for sequence in sequences { try tamper(store, sequence: sequence) { $0[$0.count - 64 - 6 - 1] ^= 0x01 } }
+            case .forge(let sequence):
+                try forge(store, sequence: sequence)
+            case .delete(let sequence):
+                try store.environment.write { txn in _ = try txn.delete(store.schema.events, key: LogSchema.sequenceKey(sequence)) }
+            }
+            let report = try store.verify()
+            #expect(report.failure == expected)
+            let lastGood: UInt64 = if case .sequenceGap(let missing, _) = expected.reason { missing - 1 } else { expected.sequence - 1 }
+            #expect(report.verifiedEvents == lastGood)
+            #expect(report.head.sequence == lastGood)
+            #expect(report.head.hash == (try store.events(from: lastGood, limit: 1).first?.hash))
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 import Crypto
 
@@ -267,9 +268,10 @@ struct ChainLink {
     /// Whether the record's bytes hash to its stored hash, `SHA-256(previousHash ‖ canonical)`,
     /// and its payload (unless erased) to the digest the canonical bytes state.
     var hashHolds: Bool {
-        guard EventHash.chaining(previousHashBytes, canonical).matches(storedHashBytes) else { return false }
+        guard EventHash.chainingHolds(previousHashBytes, canonical, stored: storedHashBytes) else { return false }
         guard formatVersion >= 2, !isErased else { return true }
-        return payload.count == payloadLength && SHA256.hash(data: payload).withUnsafeBytes { $0.elementsEqual(payloadDigest) }
+        return payload.count == payloadLength && payloadDigest.count == 32
+            && SHA256.hash(data: payload).withUnsafeBytes { memcmp($0.baseAddress!, payloadDigest.baseAddress!, 32) == 0 }
     }
 
     /// The sequence written inside the record, or nil when the record is too short to hold one.

@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// What ``EventStore/verify(progress:)`` found.
 public struct VerificationReport: Sendable, Hashable {
     /// Records whose hash and link were checked and held.
@@ -52,22 +55,72 @@ public struct ChainVerifier: Sendable {
 
     public init() {}
 
-    /// Checks the record stored under `key`; returns whether it holds (or sets ``failure``).
-    /// With `decoding`, the record must also decode, and `decoded` receives it.
+    /// Checks the record stored under `key`, which must also decode; returns it when it holds
+    /// (or sets ``failure``).
     @discardableResult
     public mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> RecordedEvent? {
         var decoded: RecordedEvent?
         return check(key: key, record: record, decoded: &decoded) ? decoded : nil
     }
 
-    /// Checks the record stored under `key` against the chain without decoding its payload;
-    /// returns whether it holds (or sets ``failure``).
-    public mutating func checkLink(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) -> Bool {
-        var unused: RecordedEvent?
-        return check(key: key, record: record, decoded: &unused, decoding: false)
+    /// Checks consecutive records (`entries`, in key order, read in one transaction) as
+    /// ``check(key:record:)`` would one after another, without decoding payloads, on every core:
+    /// each record's hash, sequence and link depend only on itself and the record before it.
+    /// Returns how many held; at the first that does not, ``failure`` says why, as the
+    /// one-by-one check would.
+    public mutating func checkLinks(_ entries: [LMDBEntry]) -> Int {
+        guard failure == nil, !entries.isEmpty else { return 0 }
+        let stripes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, entries.count / 1_024))
+        let first = head.sequence + 1
+        let failures = Mutex<[(index: Int, failure: ChainFailure)]>([])
+        head.hash.bytes.withUnsafeBytes { startHash in
+            let shared = UncheckedSendable((entries, startHash))
+            DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
+                let (entries, startHash) = shared.value
+                for index in entries.count * stripe / stripes..<entries.count * (stripe + 1) / stripes {
+                    let previousHash = index == 0 ? startHash : Self.storedHash(of: entries[index - 1].value)
+                    if let failure = Self.failure(of: entries[index], expected: first + UInt64(index), previousHash: previousHash) {
+                        failures.withLock { $0.append((index, failure)) }
+                        return
+                    }
+                }
+            }
+        }
+        let firstFailure = failures.withLock { $0.min { $0.index < $1.index } }
+        let held = firstFailure?.index ?? entries.count
+        if held > 0 {
+            head = ChainHead(sequence: first + UInt64(held) - 1, hash: EventHash(bytes: Array(Self.storedHash(of: entries[held - 1].value))))
+            verifiedEvents += UInt64(held)
+        }
+        failure = firstFailure?.failure
+        return held
     }
 
-    private mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer, decoded: inout RecordedEvent?, decoding: Bool = true) -> Bool {
+    /// The last 32 bytes of a record (its stored hash), or empty when it is too short.
+    private static func storedHash(of record: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        record.count >= EventCodec.trailerSize ? UnsafeRawBufferPointer(rebasing: record[(record.count - 32)...]) : UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+
+    /// Why the record of `entry` breaks the chain, checked in the order of ``check(key:record:decoded:)``.
+    private static func failure(of entry: LMDBEntry, expected: UInt64, previousHash: UnsafeRawBufferPointer) -> ChainFailure? {
+        let keySequence = entry.key.count == 8 ? LogSchema.readUInt64(entry.key) : 0
+        do {
+            let link = try ChainLink(entry.value)
+            guard let recordSequence = link.sequence else { throw RecordDecodingError.truncated(at: entry.value.count) }
+            if keySequence != expected || recordSequence != expected {
+                return ChainFailure(sequence: keySequence, reason: .sequenceGap(expected: expected, found: recordSequence))
+            }
+            if !link.hashHolds { return ChainFailure(sequence: keySequence, reason: .recordAltered) }
+            guard previousHash.count == 32, memcmp(previousHash.baseAddress!, link.previousHashBytes.baseAddress!, 32) == 0 else {
+                return ChainFailure(sequence: keySequence, reason: .chainBroken)
+            }
+            return nil
+        } catch {
+            return ChainFailure(sequence: keySequence, reason: .undecodable("\(error)"))
+        }
+    }
+
+    private mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer, decoded: inout RecordedEvent?) -> Bool {
         guard failure == nil else { return false }
         let keySequence = key.count == 8 ? LogSchema.readUInt64(key) : 0
         let expected = head.sequence + 1
@@ -81,7 +134,7 @@ public struct ChainVerifier: Sendable {
             } else if !head.hash.matches(link.previousHashBytes) {
                 failure = ChainFailure(sequence: keySequence, reason: .chainBroken)
             } else {
-                if decoding { decoded = try EventCodec.decodeRecord(record) }
+                decoded = try EventCodec.decodeRecord(record)
                 head = ChainHead(sequence: expected, hash: link.storedHash)
                 verifiedEvents += 1
                 return true
@@ -161,13 +214,19 @@ extension EventStore {
                 try txn.withCursor(schema.events) { cursor in
                     var checked = 0
                     var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(first))
-                    while let current = entry, checked < chunk, LogSchema.readUInt64(current.key) <= end {
-                        if let body {
-                            guard let record = verifier.check(key: current.key, record: current.value) else { break }
-                            try body(record)
-                        } else {
-                            guard verifier.checkLink(key: current.key, record: current.value) else { break }
+                    guard let body else {
+                        // Without a body, the records' own hashes (the bulk of the work) are
+                        // checked in parallel; links and sequences then in order, as below.
+                        var entries: [LMDBEntry] = []
+                        while let current = entry, entries.count < chunk, LogSchema.readUInt64(current.key) <= end {
+                            entries.append(current)
+                            entry = try cursor.next()
                         }
+                        return verifier.checkLinks(entries)
+                    }
+                    while let current = entry, checked < chunk, LogSchema.readUInt64(current.key) <= end {
+                        guard let record = verifier.check(key: current.key, record: current.value) else { break }
+                        try body(record)
                         checked += 1
                         entry = try cursor.next()
                     }
@@ -180,4 +239,10 @@ extension EventStore {
             }
         }
     }
+}
+
+/// A value handed to concurrent work that touches disjoint parts of it.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }
