@@ -136,26 +136,29 @@ struct JSONParser {
             offset += 1
         }
         guard let stop = current else { throw error("unterminated string") }
+        guard stop == UInt8(ascii: "\\") else {
+            // No escape: the string is made from the input bytes directly.
+            let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
+            guard let text else { throw error("string is not valid UTF-8") }
+            offset += 1  // the closing quote
+            return text
+        }
         var utf8 = Array(bytes[start..<offset])
-        if stop == UInt8(ascii: "\\") {
-            while true {
-                guard let byte = current else { throw error("unterminated string") }
-                offset += 1
-                switch byte {
-                case UInt8(ascii: "\""):
-                    return try makeString(utf8)
-                case UInt8(ascii: "\\"):
-                    try appendEscape(to: &utf8)
-                case 0..<0x20:
-                    offset -= 1
-                    throw error("control character in string")
-                default:
-                    utf8.append(byte)
-                }
+        while true {
+            guard let byte = current else { throw error("unterminated string") }
+            offset += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return try makeString(utf8)
+            case UInt8(ascii: "\\"):
+                try appendEscape(to: &utf8)
+            case 0..<0x20:
+                offset -= 1
+                throw error("control character in string")
+            default:
+                utf8.append(byte)
             }
         }
-        offset += 1  // the closing quote
-        return try makeString(utf8)
     }
 
     private func makeString(_ utf8: [UInt8]) throws(JSONParseError) -> String {

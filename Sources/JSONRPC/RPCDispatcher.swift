@@ -220,6 +220,7 @@ public final class RPCDispatcher: Sendable {
 
     static func encode(id: JSONValue, _ result: Result<JSONValue, RPCError>) -> [UInt8] {
         var bytes = prefix
+        bytes.reserveCapacity(512)
         id.appendCanonical(to: &bytes)
         switch result {
         case .success(let value):

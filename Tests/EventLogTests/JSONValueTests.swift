@@ -1,10 +1,23 @@
 import Testing
-import JSON
+@testable import JSON
 
 @testable import EventLog
 
 @Suite("JSON values")
 struct JSONValueTests {
+    @Test("ISO 8601 times written directly equal the C library's, across leap days, centuries and before 1970")
+    func timestamps() {
+        var generator = SystemRandomNumberGenerator()
+        let edges: [Int64] = [0, -1, 999, 1_000, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, -2_208_988_800_001, 253_402_300_799_999]
+        let random = (0..<20_000).map { _ in Int64.random(in: -2_208_988_800_000...7_258_118_400_000, using: &generator) }
+        for milliseconds in edges + random {
+            #expect(Timestamp.iso8601(milliseconds: milliseconds) == Timestamp.formattedByLibc(milliseconds: milliseconds), "\(milliseconds)")
+        }
+        #expect(Timestamp.iso8601(milliseconds: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+        #expect(Timestamp.iso8601(milliseconds: -1) == "1969-12-31T23:59:59.999Z")
+        #expect(Timestamp.iso8601(milliseconds: 253_402_300_800_000) == Timestamp.formattedByLibc(milliseconds: 253_402_300_800_000), "year 10000")
+    }
+
     @Test("canonical form sorts keys by bytes, drops white space and escapes control characters")
     func canonicalForm() throws {
         let value = try JSONValue(parsing: Array(#" { "b": [1, 2.5, -3, true, null], "a": "x\"y\\z\n\u0001é", "B": {} } "#.utf8))

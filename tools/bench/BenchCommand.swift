@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convlog-bench",
         abstract: "Measure convlog on this machine.",
-        subcommands: [RunBench.self, AppendBench.self, Populate.self, AnalyzeBench.self],
+        subcommands: [RunBench.self, AppendBench.self, Populate.self, AnalyzeBench.self, DispatchBench.self],
         defaultSubcommand: RunBench.self
     )
 }
