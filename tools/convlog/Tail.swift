@@ -14,9 +14,9 @@ struct Tail: AsyncParsableCommand {
             sequence up to the end of the log, then exits, or with -f keeps printing events as \
             their commits become durable, until interrupted. Without --from it starts with the \
             last --lines events of the log (with --session: the session's whole history). Filters \
-            combine. If the daemon ends the subscription because this reader fell behind, -f \
-            subscribes again from the first event not printed (nothing is skipped) and says so on \
-            standard error.
+            combine. If the daemon ends the subscription because this reader fell behind, or goes \
+            away (a restart), -f subscribes again from the first event not printed (nothing is \
+            skipped or repeated) and says so on standard error.
 
             Examples:
               convlog tail -f
@@ -42,20 +42,25 @@ struct Tail: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = try connection.connect()
-        var start = try await startSequence(client)
+        var client = try connection.connect()
+        var next = try await startSequence(client)
         var output = BufferedOutput()
         if format == .text { output.write(EventTextFormat.header) }
         while true {
-            let subscription = try await subscribe(client, from: start)
-            let ended = try await print(subscription, from: client, into: &output)
-            output.flush()
-            switch ended {
-            case .caughtUp:
-                return
-            case .resume(let sequence, let reason):
-                printError("\(reason); following again from sequence \(sequence)")
-                start = sequence
+            do {
+                let subscription = try await subscribe(client, from: next)
+                let ended = try await print(subscription, from: client, into: &output, next: &next)
+                output.flush()
+                switch ended {
+                case .caughtUp:
+                    return
+                case .resume(let reason):
+                    printError("\(reason); following again from sequence \(next)")
+                }
+            } catch let error as ConvLogClient.TransportError where follow {
+                output.flush()
+                printError("lost convlogd (\(error)); following again from sequence \(next) once it is back")
+                client = try await reconnect()
             }
         }
     }
@@ -63,8 +68,18 @@ struct Tail: AsyncParsableCommand {
     private enum Ending {
         /// Everything up to the end of the log was printed (without -f).
         case caughtUp
-        /// The daemon ended the subscription; go on from `sequence`.
-        case resume(UInt64, String)
+        /// The daemon ended the subscription (the reason); go on from the next sequence.
+        case resume(String)
+    }
+
+    /// A new connection, tried again and again (up to every 2 s) until the daemon answers.
+    private func reconnect() async throws -> ConvLogClient {
+        var delay = Duration.milliseconds(100)
+        while true {
+            try await Task.sleep(for: delay)
+            if let client = try? connection.connect() { return client }
+            delay = min(delay * 2, .seconds(2))
+        }
     }
 
     private func startSequence(_ client: ConvLogClient) async throws -> UInt64 {
@@ -85,8 +100,9 @@ struct Tail: AsyncParsableCommand {
         return id
     }
 
-    /// Prints the subscription's events until it catches up (without -f) or the daemon ends it.
-    private func print(_ subscription: String, from client: ConvLogClient, into output: inout BufferedOutput) async throws -> Ending {
+    /// Prints the subscription's events until it catches up (without -f) or the daemon ends it;
+    /// `next` follows the sequence after the last event printed.
+    private func print(_ subscription: String, from client: ConvLogClient, into output: inout BufferedOutput, next: inout UInt64) async throws -> Ending {
         while true {
             guard let notification = try await client.nextNotification() else {
                 output.flush()
@@ -97,6 +113,7 @@ struct Tail: AsyncParsableCommand {
             switch notification.method {
             case "event":
                 guard let event = params["event"] else { continue }
+                if let sequence = event.objectValue?["sequence"]?.integerValue { next = UInt64(sequence) + 1 }
                 switch format {
                 case .text: output.write(EventTextFormat.line(json: event))
                 case .jsonl: output.write(event.canonicalString)
@@ -109,8 +126,8 @@ struct Tail: AsyncParsableCommand {
                 let error = params["error"]?.objectValue ?? [:]
                 let message = error["message"]?.stringValue ?? "the daemon ended the subscription"
                 let code = error["code"]?.integerValue.map(Int.init)
-                if follow, code == RPCError.subscriberTooSlowCode, let resume = error["data"]?.objectValue?["resumeFrom"]?.integerValue {
-                    return .resume(UInt64(resume), message)
+                if follow, code == RPCError.subscriberTooSlowCode || code == RPCError.shuttingDownCode {
+                    return .resume(message)
                 }
                 throw CLIError("the daemon ended the subscription: \(message)")
             default:

@@ -129,3 +129,63 @@ def test_convlog_tail(client: Client, daemon: str):
     finally:
         follower.terminate()
         follower.wait(timeout=20)
+
+
+def test_resume_follows_across_a_daemon_restart(daemon_process: DaemonProcess):
+    socket_path = daemon_process.start()
+    with Client(socket_path) as client:
+        for index in range(5):
+            client.add("chat", "user", f"before {index}", create_if_missing=True)
+    with Client(socket_path).subscribe(from_sequence=1, resume=True, reconnect_for=30, timeout=30) as events:
+        before = [next(events).sequence for _ in range(6)]
+        daemon_process.stop()
+        daemon_process.start()
+        with Client(socket_path) as client:
+            after_restart = [client.add("chat", "user", f"after {index}").sequence for index in range(5)]
+        # Only a new subscription on the restarted daemon can deliver these.
+        after = [next(events).sequence for _ in range(5)]
+    assert before == list(range(1, 7))
+    assert after == after_restart == list(range(7, 12)), "the iteration went on after the restart, nothing lost or repeated"
+
+
+def test_resume_after_falling_behind(daemon_process: DaemonProcess):
+    socket_path = daemon_process.start("--subscriber-buffer", "16")
+    client = Client(socket_path)
+    client.create("big")
+    with client.subscribe(resume=True, timeout=30) as events:
+        first_id = events.id
+        last = [client.add("big", "user", "x" * (32 << 10)).sequence for _ in range(200)][-1]
+        sequences = []
+        for event in events:
+            sequences.append(event.sequence)
+            if event.sequence == last:
+                break
+        assert events.id != first_id, "the daemon ended the first subscription (too slow)"
+    assert sequences == list(range(2, last + 1)), "the subscription resumed by itself where the daemon ended it"
+
+
+def test_convlog_tail_follows_across_a_daemon_restart(daemon_process: DaemonProcess):
+    socket_path = daemon_process.start()
+    Client(socket_path).create("chat")
+    follower = subprocess.Popen([str(cli_binary()), "tail", "-f", "-n", "0", "--socket", socket_path, "--format", "jsonl"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def read_events(count: int) -> list[dict]:
+        events, deadline = [], time.monotonic() + 30
+        while len(events) < count and time.monotonic() < deadline:
+            if select.select([follower.stdout], [], [], 1)[0]:
+                events.append(json.loads(follower.stdout.readline()))
+        return events
+
+    try:
+        time.sleep(0.5)  # let it subscribe
+        before = [Client(socket_path).add("chat", "user", f"before {index}").sequence for index in range(2)]
+        assert [event["sequence"] for event in read_events(2)] == before
+        daemon_process.stop()
+        daemon_process.start()
+        after = [Client(socket_path).add("chat", "user", f"after {index}").sequence for index in range(2)]
+        assert [event["sequence"] for event in read_events(2)] == after == [before[-1] + 1, before[-1] + 2]
+    finally:
+        follower.terminate()
+        _, errors = follower.communicate(timeout=20)
+    assert "following again from sequence" in errors

@@ -54,12 +54,12 @@ def decode_response(line: bytes, request_id: int) -> Any:
     return response.get("result")
 
 
-def decode_subscribed(line: bytes, request_id: int) -> str:
-    """The subscription id of the answer to a ``subscribe`` request."""
+def decode_subscribed(line: bytes, request_id: int) -> tuple[str, int]:
+    """The subscription id and first sequence of the answer to a ``subscribe`` request."""
     result = decode_response(line, request_id)
-    if not isinstance(result, dict) or not isinstance(result.get("subscription"), str):
-        raise TransportError("subscribe answered without a subscription id")
-    return result["subscription"]
+    if not isinstance(result, dict) or not isinstance(result.get("subscription"), str) or not isinstance(result.get("fromSequence"), int):
+        raise TransportError("subscribe answered without a subscription id and fromSequence")
+    return result["subscription"], result["fromSequence"]
 
 
 def decode_notification(line: bytes, subscription_id: str) -> tuple[str, Any] | None:

@@ -118,10 +118,12 @@ class AsyncClient:
         return EventPage.from_json(await self.call("readEvents", sessionId=session_id, limit=limit, **{"from": from_sequence}))
 
     def subscribe(self, from_sequence: int | None = None, session_id: str | None = None, types: list[str] | None = None,
-                  follow: bool = True, timeout: float | None = None) -> AsyncSubscription:
+                  follow: bool = True, timeout: float | None = None, resume: bool = False,
+                  reconnect_for: float = 60.0) -> AsyncSubscription:
         """The live tail as an async iterator (``async with client.subscribe() as events: async
         for event in events``); see :class:`convlog.Subscription`."""
-        return AsyncSubscription(self.socket_path, from_sequence, session_id, types, follow, timeout, connect_timeout=self.timeout)
+        return AsyncSubscription(self.socket_path, from_sequence, session_id, types, follow, timeout, connect_timeout=self.timeout,
+                            resume=resume, reconnect_for=reconnect_for)
 
     async def health(self) -> Health:
         return Health.from_json(await self.call("health"))

@@ -138,11 +138,14 @@ class Client:
         return EventPage.from_json(self.call("readEvents", sessionId=session_id, limit=limit, **{"from": from_sequence}))
 
     def subscribe(self, from_sequence: int | None = None, session_id: str | None = None, types: list[str] | None = None,
-                  follow: bool = True, timeout: float | None = None) -> Subscription:
+                  follow: bool = True, timeout: float | None = None, resume: bool = False,
+                  reconnect_for: float = 60.0) -> Subscription:
         """The live tail: an iterator of the log's events from ``from_sequence`` on (default: from
         now), of one session and of some types if given, then each new one as it commits; see
-        :class:`convlog.Subscription`. It uses a connection of its own."""
-        return Subscription(self.socket_path, from_sequence, session_id, types, follow, timeout, connect_timeout=self.timeout)
+        :class:`convlog.Subscription`. It uses a connection of its own. With ``resume=True`` it
+        subscribes again by itself after falling behind or a daemon restart, losing nothing."""
+        return Subscription(self.socket_path, from_sequence, session_id, types, follow, timeout, connect_timeout=self.timeout,
+                            resume=resume, reconnect_for=reconnect_for)
 
     def health(self) -> Health:
         return Health.from_json(self.call("health"))

@@ -4,17 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+import time
+from typing import Any, Iterator
 
 from . import _protocol
-from .errors import TransportError
+from .errors import ConvLogError, ShuttingDown, SubscriberTooSlow, TransportError
 from .types import Event
 
 _SUBSCRIBE_REQUEST_ID = 1
 
 
-def _subscribe_params(from_sequence: int | None, session_id: str | None, types: list[str] | None) -> dict[str, Any]:
-    return {"fromSequence": from_sequence, "sessionId": session_id, "types": list(types) if types is not None else None}
+class _Resumption:
+    """What a subscription remembers to subscribe again where it stopped, and when it may."""
+
+    def __init__(self, from_sequence: int | None, session_id: str | None, types: list[str] | None,
+                 resume: bool, reconnect_for: float) -> None:
+        #: The next sequence to deliver (None until the daemon names it for a subscription "from now").
+        self.next_sequence = from_sequence
+        self.session_id = session_id
+        self.types = list(types) if types is not None else None
+        self.resume = resume
+        self.reconnect_for = reconnect_for
+
+    def params(self) -> dict[str, Any]:
+        return {"fromSequence": self.next_sequence, "sessionId": self.session_id, "types": self.types}
+
+    def resumable(self, error: BaseException) -> bool:
+        """Whether `error` ends the subscription for good (False) or it may subscribe again."""
+        if not self.resume or isinstance(error, TimeoutError):
+            return False
+        return isinstance(error, (SubscriberTooSlow, ShuttingDown, TransportError, ConnectionError))
+
+    def delays(self) -> Iterator[float]:
+        """The waits between attempts to subscribe again, for at most ``reconnect_for`` seconds."""
+        deadline = time.monotonic() + self.reconnect_for
+        delay = 0.05
+        while time.monotonic() < deadline:
+            yield min(delay, max(0.0, deadline - time.monotonic()))
+            delay = min(delay * 2, 1.0)
 
 
 class Subscription:
@@ -25,34 +52,29 @@ class Subscription:
     It holds a connection of its own: close it, or use it as a context manager, to stop. With
     ``follow=False`` the iteration ends once the log as it stood has been delivered. When the
     reader falls too far behind, the daemon ends the subscription and iteration raises
-    :class:`convlog.SubscriberTooSlow`, whose ``resume_from`` is where to subscribe again. Each
-    wait for the next event is bounded by ``timeout`` seconds (None: no bound; the default when
-    following), after which ``TimeoutError`` is raised.
+    :class:`convlog.SubscriberTooSlow`, whose ``resume_from`` is where to subscribe again; with
+    ``resume=True`` the subscription does that itself, and also reconnects (for up to
+    ``reconnect_for`` seconds) when the daemon restarts, so the iteration goes on with the next
+    event, none lost or repeated. Each wait for the next event is bounded by ``timeout`` seconds
+    (None: no bound), after which ``TimeoutError`` is raised.
     """
 
     def __init__(self, socket_path: str, from_sequence: int | None = None, session_id: str | None = None,
                  types: list[str] | None = None, follow: bool = True, timeout: float | None = None,
-                 connect_timeout: float = 30.0) -> None:
+                 connect_timeout: float = 30.0, resume: bool = False, reconnect_for: float = 60.0) -> None:
         self.follow = follow
         #: The last sequence of the log delivered when the subscription caught up (None before).
         self.caught_up_through: int | None = None
-        self._done = False
+        #: The daemon's id of this subscription (a new one after each resumption).
+        self.id = ""
+        self._socket_path = socket_path
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._resumption = _Resumption(from_sequence, session_id, types, resume, reconnect_for)
+        self._socket: socket.socket | None = None
         self._buffer = b""
-        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._socket.settimeout(connect_timeout)
-        try:
-            self._socket.connect(socket_path)
-            self._socket.sendall(_protocol.encode_request(
-                _SUBSCRIBE_REQUEST_ID, "subscribe", _subscribe_params(from_sequence, session_id, types)))
-            #: The daemon's id of this subscription.
-            self.id = _protocol.decode_subscribed(self._read_line(), _SUBSCRIBE_REQUEST_ID)
-        except OSError as error:
-            self._socket.close()
-            raise TransportError(f"cannot subscribe at {socket_path}: {error}") from error
-        except BaseException:
-            self._socket.close()
-            raise
-        self._socket.settimeout(timeout)
+        self._done = False
+        self._open()
 
     def __iter__(self) -> "Subscription":
         return self
@@ -61,14 +83,19 @@ class Subscription:
         while not self._done:
             try:
                 notification = _protocol.decode_notification(self._read_line(), self.id)
-            except BaseException:
-                self.close()
-                raise
+            except BaseException as error:
+                if not self._resumption.resumable(error):
+                    self.close()
+                    raise
+                self._reopen(error)
+                continue
             if notification is None:
                 continue
             kind, value = notification
             if kind == "event":
-                return Event.from_json(value)
+                event = Event.from_json(value)
+                self._resumption.next_sequence = event.sequence + 1
+                return event
             self.caught_up_through = value
             if not self.follow:
                 self.close()
@@ -77,7 +104,7 @@ class Subscription:
     def close(self) -> None:
         """Ends the subscription (closing its connection ends it on the daemon too)."""
         self._done = True
-        self._socket.close()
+        self._disconnect()
 
     def __enter__(self) -> "Subscription":
         return self
@@ -85,7 +112,49 @@ class Subscription:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _open(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self._connect_timeout)
+        self._socket, self._buffer = sock, b""
+        try:
+            sock.connect(self._socket_path)
+            sock.sendall(_protocol.encode_request(_SUBSCRIBE_REQUEST_ID, "subscribe", self._resumption.params()))
+            self.id, self._resumption.next_sequence = _protocol.decode_subscribed(self._read_line(), _SUBSCRIBE_REQUEST_ID)
+        except OSError as error:
+            self._disconnect()
+            if isinstance(error, TimeoutError):
+                raise
+            raise TransportError(f"cannot subscribe at {self._socket_path}: {error}") from error
+        except BaseException:
+            self._disconnect()
+            raise
+        sock.settimeout(self._timeout)
+
+    def _reopen(self, cause: BaseException) -> None:
+        """Subscribes again from the next sequence, retrying while the daemon is away."""
+        self._disconnect()
+        last: BaseException = cause
+        for delay in self._resumption.delays():
+            try:
+                self._open()
+                return
+            except BaseException as error:
+                if not self._resumption.resumable(error):
+                    self.close()
+                    raise
+                last = error
+                time.sleep(delay)
+        self.close()
+        raise last
+
+    def _disconnect(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+        self._socket = None
+
     def _read_line(self) -> bytes:
+        if self._socket is None:
+            raise TransportError("the subscription is closed")
         while b"\n" not in self._buffer:
             chunk = self._socket.recv(1 << 16)
             if not chunk:
@@ -104,35 +173,24 @@ class AsyncSubscription:
 
     def __init__(self, socket_path: str, from_sequence: int | None = None, session_id: str | None = None,
                  types: list[str] | None = None, follow: bool = True, timeout: float | None = None,
-                 connect_timeout: float = 30.0) -> None:
+                 connect_timeout: float = 30.0, resume: bool = False, reconnect_for: float = 60.0) -> None:
         self.follow = follow
         self.caught_up_through: int | None = None
-        self.id: str | None = None
+        self.id = ""
         self._socket_path = socket_path
-        self._params = _subscribe_params(from_sequence, session_id, types)
         self._timeout = timeout
         self._connect_timeout = connect_timeout
+        self._resumption = _Resumption(from_sequence, session_id, types, resume, reconnect_for)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._started = False
         self._done = False
 
     async def start(self) -> "AsyncSubscription":
         """Subscribes (done once; iteration calls it when needed)."""
-        if self._writer is not None:
-            return self
-        try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_unix_connection(self._socket_path, limit=_protocol.MAX_LINE_BYTES), self._connect_timeout)
-            self._writer.write(_protocol.encode_request(_SUBSCRIBE_REQUEST_ID, "subscribe", self._params))
-            await self._writer.drain()
-            line = await asyncio.wait_for(self._reader.readline(), self._connect_timeout)
-            self.id = _protocol.decode_subscribed(line.rstrip(b"\n"), _SUBSCRIBE_REQUEST_ID)
-        except OSError as error:
-            await self.aclose()
-            raise TransportError(f"cannot subscribe at {self._socket_path}: {error}") from error
-        except BaseException:
-            await self.aclose()
-            raise
+        if not self._started:
+            self._started = True
+            await self._open()
         return self
 
     def __aiter__(self) -> "AsyncSubscription":
@@ -140,21 +198,26 @@ class AsyncSubscription:
 
     async def __anext__(self) -> Event:
         await self.start()
-        assert self._reader is not None and self.id is not None
         while not self._done:
             try:
+                assert self._reader is not None
                 line = await asyncio.wait_for(self._reader.readline(), self._timeout)
                 if not line.endswith(b"\n"):
                     raise TransportError("convlogd closed the connection")
                 notification = _protocol.decode_notification(line[:-1], self.id)
-            except BaseException:
-                await self.aclose()
-                raise
+            except BaseException as error:
+                if not self._resumption.resumable(error):
+                    await self.aclose()
+                    raise
+                await self._reopen(error)
+                continue
             if notification is None:
                 continue
             kind, value = notification
             if kind == "event":
-                return Event.from_json(value)
+                event = Event.from_json(value)
+                self._resumption.next_sequence = event.sequence + 1
+                return event
             self.caught_up_through = value
             if not self.follow:
                 await self.aclose()
@@ -163,15 +226,52 @@ class AsyncSubscription:
     async def aclose(self) -> None:
         """Ends the subscription."""
         self._done = True
-        if self._writer is not None:
-            self._writer.close()
-            try:
-                await self._writer.wait_closed()
-            except OSError:
-                pass
+        await self._disconnect()
 
     async def __aenter__(self) -> "AsyncSubscription":
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    async def _open(self) -> None:
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_unix_connection(self._socket_path, limit=_protocol.MAX_LINE_BYTES), self._connect_timeout)
+            self._writer.write(_protocol.encode_request(_SUBSCRIBE_REQUEST_ID, "subscribe", self._resumption.params()))
+            await self._writer.drain()
+            line = await asyncio.wait_for(self._reader.readline(), self._connect_timeout)
+            self.id, self._resumption.next_sequence = _protocol.decode_subscribed(line.rstrip(b"\n"), _SUBSCRIBE_REQUEST_ID)
+        except OSError as error:
+            await self._disconnect()
+            if isinstance(error, TimeoutError):
+                raise
+            raise TransportError(f"cannot subscribe at {self._socket_path}: {error}") from error
+        except BaseException:
+            await self._disconnect()
+            raise
+
+    async def _reopen(self, cause: BaseException) -> None:
+        await self._disconnect()
+        last: BaseException = cause
+        for delay in self._resumption.delays():
+            try:
+                await self._open()
+                return
+            except BaseException as error:
+                if not self._resumption.resumable(error):
+                    await self.aclose()
+                    raise
+                last = error
+                await asyncio.sleep(delay)
+        await self.aclose()
+        raise last
+
+    async def _disconnect(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            try:
+                await self._writer.wait_closed()
+            except OSError:
+                pass
+        self._reader = self._writer = None
