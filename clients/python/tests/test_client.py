@@ -8,6 +8,7 @@ import threading
 import pytest
 
 import convlog
+from convlog._protocol import LineReader
 from convlog import (
     Client, InvalidParams, MethodNotFound, PayloadTooLarge, SessionExists, SessionNotFound, TransportError, VersionConflict,
 )
@@ -106,20 +107,20 @@ def test_unreachable_daemon_is_a_transport_error(tmp_path):
 
 def test_retry_after_a_dropped_connection_stores_one_message(client, monkeypatch):
     client.create(session_id="retry")
-    original = Client._read_line
+    original = LineReader.read_line
     dropped = []
 
     def drop_once(self):
         if not dropped:
             dropped.append(True)
-            self._socket.shutdown(socket.SHUT_RDWR)  # the request was sent; the answer is lost
+            self.socket.shutdown(socket.SHUT_RDWR)  # the request was sent; the answer is lost
             raise ConnectionResetError("connection dropped after sending")
         return original(self)
 
-    monkeypatch.setattr(Client, "_read_line", drop_once)
+    monkeypatch.setattr(LineReader, "read_line", drop_once)
     result = client.add("retry", "user", "exactly once")
     assert dropped and result.duplicate, "the retry was answered with the first attempt's result"
-    monkeypatch.setattr(Client, "_read_line", original)
+    monkeypatch.setattr(LineReader, "read_line", original)
     assert [m.content for m in client.get_context("retry", window=10).messages] == ["exactly once"]
     assert client.get_session("retry").message_count == 1
 

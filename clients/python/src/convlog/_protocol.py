@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,44 @@ def decode_notification(line: bytes, subscription_id: str) -> tuple[str, Any] | 
     if method == "subscriptionEnded":
         raise error_from_response(params.get("error") or {})
     return None
+
+
+class LineReader:
+    """Reads newline-terminated lines from a blocking socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.socket = sock
+        self._buffer = b""
+
+    def read_line(self) -> bytes:
+        """The next line, without its newline."""
+        while b"\n" not in self._buffer:
+            chunk = self.socket.recv(1 << 16)
+            if not chunk:
+                raise TransportError("convlogd closed the connection")
+            self._buffer += chunk
+            if len(self._buffer) > MAX_LINE_BYTES:
+                raise TransportError(f"a line from convlogd exceeds {MAX_LINE_BYTES} bytes")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+
+async def read_line(reader: asyncio.StreamReader) -> bytes:
+    """The next line of an asyncio stream, without its newline."""
+    line = await reader.readline()
+    if not line.endswith(b"\n"):
+        raise TransportError("convlogd closed the connection")
+    return line[:-1]
+
+
+async def close_writer(writer: asyncio.StreamWriter | None) -> None:
+    """Closes an asyncio connection, ignoring that it may be broken already."""
+    if writer is not None:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
 
 
 def new_id() -> str:

@@ -65,18 +65,10 @@ class AsyncClient:
         self._next_id += 1
         self._writer.write(_protocol.encode_request(request_id, method, params))
         await self._writer.drain()
-        line = await self._reader.readline()
-        if not line.endswith(b"\n"):
-            raise TransportError("convlogd closed the connection")
-        return _protocol.decode_response(line[:-1], request_id)
+        return _protocol.decode_response(await _protocol.read_line(self._reader), request_id)
 
     async def _disconnect(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            try:
-                await self._writer.wait_closed()
-            except OSError:
-                pass
+        await _protocol.close_writer(self._writer)
         self._reader = self._writer = None
 
     async def create(self, session_id: str | None = None, user_id: str | None = None, metadata: dict | None = None,

@@ -30,8 +30,7 @@ class Client:
         self.timeout = timeout
         self.retries = retries
         self._lock = threading.Lock()
-        self._socket: socket.socket | None = None
-        self._buffer = b""
+        self._lines: _protocol.LineReader | None = None
         self._next_id = 1
 
     # -- plumbing -------------------------------------------------------------------------
@@ -62,13 +61,13 @@ class Client:
         raise AssertionError("unreachable")
 
     def _round_trip(self, method: str, params: dict[str, Any]) -> Any:
-        if self._socket is None:
+        if self._lines is None:
             self._connect()
+        assert self._lines is not None
         request_id = self._next_id
         self._next_id += 1
-        assert self._socket is not None
-        self._socket.sendall(_protocol.encode_request(request_id, method, params))
-        return _protocol.decode_response(self._read_line(), request_id)
+        self._lines.socket.sendall(_protocol.encode_request(request_id, method, params))
+        return _protocol.decode_response(self._lines.read_line(), request_id)
 
     def _connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -78,26 +77,12 @@ class Client:
         except OSError as error:
             sock.close()
             raise TransportError(f"cannot connect to convlogd at {self.socket_path}: {error}") from error
-        self._socket = sock
-        self._buffer = b""
+        self._lines = _protocol.LineReader(sock)
 
     def _disconnect(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-        self._socket = None
-        self._buffer = b""
-
-    def _read_line(self) -> bytes:
-        assert self._socket is not None
-        while b"\n" not in self._buffer:
-            chunk = self._socket.recv(1 << 16)
-            if not chunk:
-                raise TransportError("convlogd closed the connection")
-            self._buffer += chunk
-            if len(self._buffer) > _protocol.MAX_LINE_BYTES:
-                raise TransportError("answer too long")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
+        if self._lines is not None:
+            self._lines.socket.close()
+        self._lines = None
 
     # -- methods --------------------------------------------------------------------------
 

@@ -8,26 +8,39 @@ import time
 from typing import Any, Iterator
 
 from . import _protocol
-from .errors import ConvLogError, ShuttingDown, SubscriberTooSlow, TransportError
+from .errors import ShuttingDown, SubscriberTooSlow, TransportError
 from .types import Event
 
 _SUBSCRIBE_REQUEST_ID = 1
 
 
-class _Resumption:
-    """What a subscription remembers to subscribe again where it stopped, and when it may."""
+class _Progress:
+    """Where a subscription stands, to subscribe again where it stopped, and when it may."""
 
     def __init__(self, from_sequence: int | None, session_id: str | None, types: list[str] | None,
-                 resume: bool, reconnect_for: float) -> None:
+                 follow: bool, resume: bool, reconnect_for: float) -> None:
         #: The next sequence to deliver (None until the daemon names it for a subscription "from now").
         self.next_sequence = from_sequence
+        self.caught_up_through: int | None = None
         self.session_id = session_id
         self.types = list(types) if types is not None else None
+        self.follow = follow
         self.resume = resume
         self.reconnect_for = reconnect_for
 
     def params(self) -> dict[str, Any]:
         return {"fromSequence": self.next_sequence, "sessionId": self.session_id, "types": self.types}
+
+    def take(self, notification: tuple[str, Any]) -> tuple[Event | None, bool]:
+        """The event a notification delivers (or None), and whether the subscription is over
+        (it caught up, and does not follow)."""
+        kind, value = notification
+        if kind == "event":
+            event = Event.from_json(value)
+            self.next_sequence = event.sequence + 1
+            return event, False
+        self.caught_up_through = value
+        return None, not self.follow
 
     def resumable(self, error: BaseException) -> bool:
         """Whether `error` ends the subscription for good (False) or it may subscribe again."""
@@ -44,7 +57,26 @@ class _Resumption:
             delay = min(delay * 2, 1.0)
 
 
-class Subscription:
+class _Subscribing:
+    """What the blocking and the asyncio subscription share: where they connect, and their progress."""
+
+    def __init__(self, socket_path: str, from_sequence: int | None, session_id: str | None, types: list[str] | None,
+                 follow: bool, timeout: float | None, connect_timeout: float, resume: bool, reconnect_for: float) -> None:
+        #: The daemon's id of this subscription (a new one after each resumption).
+        self.id = ""
+        self._socket_path = socket_path
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._progress = _Progress(from_sequence, session_id, types, follow, resume, reconnect_for)
+        self._done = False
+
+    @property
+    def caught_up_through(self) -> int | None:
+        """The last sequence of the log delivered when the subscription caught up (None before)."""
+        return self._progress.caught_up_through
+
+
+class Subscription(_Subscribing):
     """An iterator of :class:`Event`: the log's events from ``from_sequence`` on (default: only
     events committed from now on), then each new one as its commit becomes durable, in log
     order, each once. Made by :meth:`convlog.Client.subscribe`.
@@ -62,18 +94,8 @@ class Subscription:
     def __init__(self, socket_path: str, from_sequence: int | None = None, session_id: str | None = None,
                  types: list[str] | None = None, follow: bool = True, timeout: float | None = None,
                  connect_timeout: float = 30.0, resume: bool = False, reconnect_for: float = 60.0) -> None:
-        self.follow = follow
-        #: The last sequence of the log delivered when the subscription caught up (None before).
-        self.caught_up_through: int | None = None
-        #: The daemon's id of this subscription (a new one after each resumption).
-        self.id = ""
-        self._socket_path = socket_path
-        self._timeout = timeout
-        self._connect_timeout = connect_timeout
-        self._resumption = _Resumption(from_sequence, session_id, types, resume, reconnect_for)
-        self._socket: socket.socket | None = None
-        self._buffer = b""
-        self._done = False
+        super().__init__(socket_path, from_sequence, session_id, types, follow, timeout, connect_timeout, resume, reconnect_for)
+        self._lines: _protocol.LineReader | None = None
         self._open()
 
     def __iter__(self) -> "Subscription":
@@ -82,22 +104,19 @@ class Subscription:
     def __next__(self) -> Event:
         while not self._done:
             try:
-                notification = _protocol.decode_notification(self._read_line(), self.id)
+                if self._lines is None:
+                    raise TransportError("the subscription is closed")
+                notification = _protocol.decode_notification(self._lines.read_line(), self.id)
             except BaseException as error:
-                if not self._resumption.resumable(error):
+                if not self._progress.resumable(error):
                     self.close()
                     raise
                 self._reopen(error)
                 continue
-            if notification is None:
-                continue
-            kind, value = notification
-            if kind == "event":
-                event = Event.from_json(value)
-                self._resumption.next_sequence = event.sequence + 1
+            event, over = self._progress.take(notification) if notification else (None, False)
+            if event:
                 return event
-            self.caught_up_through = value
-            if not self.follow:
+            if over:
                 self.close()
         raise StopIteration
 
@@ -115,11 +134,11 @@ class Subscription:
     def _open(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self._connect_timeout)
-        self._socket, self._buffer = sock, b""
+        self._lines = _protocol.LineReader(sock)
         try:
             sock.connect(self._socket_path)
-            sock.sendall(_protocol.encode_request(_SUBSCRIBE_REQUEST_ID, "subscribe", self._resumption.params()))
-            self.id, self._resumption.next_sequence = _protocol.decode_subscribed(self._read_line(), _SUBSCRIBE_REQUEST_ID)
+            sock.sendall(_protocol.encode_request(_SUBSCRIBE_REQUEST_ID, "subscribe", self._progress.params()))
+            self.id, self._progress.next_sequence = _protocol.decode_subscribed(self._lines.read_line(), _SUBSCRIBE_REQUEST_ID)
         except OSError as error:
             self._disconnect()
             if isinstance(error, TimeoutError):
@@ -134,12 +153,12 @@ class Subscription:
         """Subscribes again from the next sequence, retrying while the daemon is away."""
         self._disconnect()
         last: BaseException = cause
-        for delay in self._resumption.delays():
+        for delay in self._progress.delays():
             try:
                 self._open()
                 return
             except BaseException as error:
-                if not self._resumption.resumable(error):
+                if not self._progress.resumable(error):
                     self.close()
                     raise
                 last = error
@@ -148,25 +167,12 @@ class Subscription:
         raise last
 
     def _disconnect(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-        self._socket = None
-
-    def _read_line(self) -> bytes:
-        if self._socket is None:
-            raise TransportError("the subscription is closed")
-        while b"\n" not in self._buffer:
-            chunk = self._socket.recv(1 << 16)
-            if not chunk:
-                raise TransportError("convlogd closed the connection")
-            self._buffer += chunk
-            if len(self._buffer) > _protocol.MAX_LINE_BYTES:
-                raise TransportError("notification too long")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
+        if self._lines is not None:
+            self._lines.socket.close()
+        self._lines = None
 
 
-class AsyncSubscription:
+class AsyncSubscription(_Subscribing):
     """The asyncio form of :class:`Subscription`: an async iterator of :class:`Event`, made by
     :meth:`convlog.AsyncClient.subscribe`; it subscribes on entering ``async with`` (or on the
     first ``async for`` step)."""
@@ -174,17 +180,10 @@ class AsyncSubscription:
     def __init__(self, socket_path: str, from_sequence: int | None = None, session_id: str | None = None,
                  types: list[str] | None = None, follow: bool = True, timeout: float | None = None,
                  connect_timeout: float = 30.0, resume: bool = False, reconnect_for: float = 60.0) -> None:
-        self.follow = follow
-        self.caught_up_through: int | None = None
-        self.id = ""
-        self._socket_path = socket_path
-        self._timeout = timeout
-        self._connect_timeout = connect_timeout
-        self._resumption = _Resumption(from_sequence, session_id, types, resume, reconnect_for)
+        super().__init__(socket_path, from_sequence, session_id, types, follow, timeout, connect_timeout, resume, reconnect_for)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._started = False
-        self._done = False
 
     async def start(self) -> "AsyncSubscription":
         """Subscribes (done once; iteration calls it when needed)."""
@@ -200,26 +199,20 @@ class AsyncSubscription:
         await self.start()
         while not self._done:
             try:
-                assert self._reader is not None
-                line = await asyncio.wait_for(self._reader.readline(), self._timeout)
-                if not line.endswith(b"\n"):
-                    raise TransportError("convlogd closed the connection")
-                notification = _protocol.decode_notification(line[:-1], self.id)
+                if self._reader is None:
+                    raise TransportError("the subscription is closed")
+                line = await asyncio.wait_for(_protocol.read_line(self._reader), self._timeout)
+                notification = _protocol.decode_notification(line, self.id)
             except BaseException as error:
-                if not self._resumption.resumable(error):
+                if not self._progress.resumable(error):
                     await self.aclose()
                     raise
                 await self._reopen(error)
                 continue
-            if notification is None:
-                continue
-            kind, value = notification
-            if kind == "event":
-                event = Event.from_json(value)
-                self._resumption.next_sequence = event.sequence + 1
+            event, over = self._progress.take(notification) if notification else (None, False)
+            if event:
                 return event
-            self.caught_up_through = value
-            if not self.follow:
+            if over:
                 await self.aclose()
         raise StopAsyncIteration
 
@@ -238,10 +231,10 @@ class AsyncSubscription:
         try:
             self._reader, self._writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(self._socket_path, limit=_protocol.MAX_LINE_BYTES), self._connect_timeout)
-            self._writer.write(_protocol.encode_request(_SUBSCRIBE_REQUEST_ID, "subscribe", self._resumption.params()))
+            self._writer.write(_protocol.encode_request(_SUBSCRIBE_REQUEST_ID, "subscribe", self._progress.params()))
             await self._writer.drain()
-            line = await asyncio.wait_for(self._reader.readline(), self._connect_timeout)
-            self.id, self._resumption.next_sequence = _protocol.decode_subscribed(line.rstrip(b"\n"), _SUBSCRIBE_REQUEST_ID)
+            line = await asyncio.wait_for(_protocol.read_line(self._reader), self._connect_timeout)
+            self.id, self._progress.next_sequence = _protocol.decode_subscribed(line, _SUBSCRIBE_REQUEST_ID)
         except OSError as error:
             await self._disconnect()
             if isinstance(error, TimeoutError):
@@ -254,12 +247,12 @@ class AsyncSubscription:
     async def _reopen(self, cause: BaseException) -> None:
         await self._disconnect()
         last: BaseException = cause
-        for delay in self._resumption.delays():
+        for delay in self._progress.delays():
             try:
                 await self._open()
                 return
             except BaseException as error:
-                if not self._resumption.resumable(error):
+                if not self._progress.resumable(error):
                     await self.aclose()
                     raise
                 last = error
@@ -268,10 +261,5 @@ class AsyncSubscription:
         raise last
 
     async def _disconnect(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            try:
-                await self._writer.wait_closed()
-            except OSError:
-                pass
+        await _protocol.close_writer(self._writer)
         self._reader = self._writer = None
