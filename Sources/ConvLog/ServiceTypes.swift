@@ -122,6 +122,13 @@ public struct SessionContext: Sendable, Hashable {
     public var messages: [WindowMessage]
     public var context: [String: JSONValue]
     public var version: UInt64
+
+    public init(sessionID: String, messages: [WindowMessage], context: [String: JSONValue], version: UInt64) {
+        self.sessionID = sessionID
+        self.messages = messages
+        self.context = context
+        self.version = version
+    }
 }
 
 /// A page of the log, for `readEvents`.

@@ -59,7 +59,7 @@ public enum ConvLogMethods {
                 let version = try await service.deleteSession(sessionID, reason: try params.optionalString("reason"))
                 return ["sessionId": .string(sessionID), "deleted": true, "version": .integer(Int64(version))]
             },
-            "getContext": .immediate { raw in
+            "getContext": .immediateEncoded { raw in
                 let params = try Params(raw)
                 try params.rejectUnknown(["sessionId", "window", "maxTokens", "asOf"])
                 let context = try service.context(
@@ -68,12 +68,7 @@ public enum ConvLogMethods {
                     maxTokens: try params.optionalInteger("maxTokens", in: 0...Int64(Int32.max)).map { Int($0) },
                     asOf: try params.optionalInteger("asOf", in: 1...Int64.max).map(UInt64.init)
                 )
-                return [
-                    "sessionId": .string(context.sessionID),
-                    "messages": .array(context.messages.map(json)),
-                    "context": .object(context.context),
-                    "version": .integer(Int64(context.version)),
-                ]
+                return canonicalJSON(context)
             },
             "analyzeFollowUp": .deferred { raw in
                 let params = try Params(raw)
@@ -250,6 +245,43 @@ public enum ConvLogMethods {
     }
 
     /// A message's JSON form.
+    /// `getContext`'s answer, `{context, messages, sessionId, version}`, written directly in
+    /// canonical form, each message as the `json(_:)` of its ``WindowMessage``: the most
+    /// frequent read builds no ``JSONValue`` tree.
+    public static func canonicalJSON(_ context: SessionContext) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256 + context.messages.count * 320)
+        bytes.append(contentsOf: #"{"context":"#.utf8)
+        JSONValue.object(context.context).appendCanonical(to: &bytes)
+        bytes.append(contentsOf: #","messages":["#.utf8)
+        for (index, entry) in context.messages.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            // The members in canonical (sorted) order.
+            bytes.append(contentsOf: #"{"content":"#.utf8)
+            entry.message.content.jsonValue.appendCanonical(to: &bytes)
+            bytes.append(contentsOf: #","messageId":"#.utf8)
+            JSONValue.appendQuoted(entry.message.messageID, to: &bytes)
+            bytes.append(contentsOf: #","metadata":"#.utf8)
+            JSONValue.object(entry.message.metadata).appendCanonical(to: &bytes)
+            bytes.append(contentsOf: #","role":"#.utf8)
+            JSONValue.appendQuoted(entry.message.role.rawValue, to: &bytes)
+            bytes.append(contentsOf: #","sequence":"#.utf8)
+            JSONValue.appendInteger(Int64(entry.sequence), to: &bytes)
+            bytes.append(contentsOf: #","timestamp":"#.utf8)
+            JSONValue.appendQuoted(Timestamp.iso8601(milliseconds: entry.timestamp), to: &bytes)
+            bytes.append(contentsOf: #","version":"#.utf8)
+            JSONValue.appendInteger(Int64(entry.sessionVersion), to: &bytes)
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(contentsOf: #"],"sessionId":"#.utf8)
+        JSONValue.appendQuoted(context.sessionID, to: &bytes)
+        bytes.append(contentsOf: #","version":"#.utf8)
+        JSONValue.appendInteger(Int64(context.version), to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    /// A window message's JSON form (`Message` in `schema/openrpc.json`).
     public static func json(_ entry: WindowMessage) -> JSONValue {
         [
             "messageId": .string(entry.message.messageID),

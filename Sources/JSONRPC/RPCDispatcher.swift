@@ -14,6 +14,7 @@ public struct RPCMethod: Sendable {
         case deferred(@Sendable (JSONValue?) async throws -> JSONValue)
         case completing(@Sendable (JSONValue?, @escaping Completion) -> Void)
         case connected(@Sendable (JSONValue?, any RPCConnectionContext) throws -> JSONValue)
+        case immediateEncoded(@Sendable (JSONValue?) throws -> [UInt8])
     }
 
     public let handler: Handler
@@ -32,6 +33,13 @@ public struct RPCMethod: Sendable {
     /// completion exactly once, from any thread.
     public static func completing(_ body: @escaping @Sendable (JSONValue?, @escaping Completion) -> Void) -> RPCMethod {
         RPCMethod(handler: .completing(body))
+    }
+
+    /// A method answered synchronously with its result already in canonical JSON bytes (a hot
+    /// read that writes its answer directly instead of building a ``JSONValue`` tree); it must
+    /// not block.
+    public static func immediateEncoded(_ body: @escaping @Sendable (JSONValue?) throws -> [UInt8]) -> RPCMethod {
+        RPCMethod(handler: .immediateEncoded(body))
     }
 
     /// A method answered synchronously that also works on its caller's connection: it opens or
@@ -153,6 +161,9 @@ public final class RPCDispatcher: Sendable {
         switch method.handler {
         case .immediate(let body):
             return .some(respond(to: call, with: Result { try body(call.params) }.mapError(toRPCError)))
+        case .immediateEncoded(let body):
+            guard !call.isNotification else { return .some(nil) }
+            return .some(Self.encode(id: call.id, encoded: Result { try body(call.params) }.mapError(toRPCError)))
         case .connected(let body):
             guard let connection else {
                 return .some(respond(to: call, with: .failure(.invalidRequest("\(call.method) needs a connection to send notifications on"))))
@@ -174,7 +185,7 @@ public final class RPCDispatcher: Sendable {
             }
         case .completing(let body)?:
             result = await withCheckedContinuation { continuation in body(call.params) { continuation.resume(returning: $0()) } }
-        case .immediate?, .connected?, nil:
+        case .immediate?, .immediateEncoded?, .connected?, nil:
             return answerNow(call, connection: nil) ?? nil
         }
         return respond(to: call, with: result.mapError(toRPCError))
@@ -219,17 +230,30 @@ public final class RPCDispatcher: Sendable {
     private static let prefix = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
 
     static func encode(id: JSONValue, _ result: Result<JSONValue, RPCError>) -> [UInt8] {
+        encode(id: id, result.isSuccess, { bytes in
+            switch result {
+            case .success(let value): value.appendCanonical(to: &bytes)
+            case .failure(let error): error.jsonValue.appendCanonical(to: &bytes)
+            }
+        })
+    }
+
+    /// The response to a call whose result came encoded.
+    static func encode(id: JSONValue, encoded result: Result<[UInt8], RPCError>) -> [UInt8] {
+        encode(id: id, result.isSuccess, { bytes in
+            switch result {
+            case .success(let encoded): bytes += encoded
+            case .failure(let error): error.jsonValue.appendCanonical(to: &bytes)
+            }
+        })
+    }
+
+    private static func encode(id: JSONValue, _ succeeded: Bool, _ appendOutcome: (inout [UInt8]) -> Void) -> [UInt8] {
         var bytes = prefix
         bytes.reserveCapacity(512)
         id.appendCanonical(to: &bytes)
-        switch result {
-        case .success(let value):
-            bytes += Array(#","result":"#.utf8)
-            value.appendCanonical(to: &bytes)
-        case .failure(let error):
-            bytes += Array(#","error":"#.utf8)
-            error.jsonValue.appendCanonical(to: &bytes)
-        }
+        bytes.append(contentsOf: (succeeded ? #","result":"# : #","error":"#).utf8)
+        appendOutcome(&bytes)
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }
@@ -244,5 +268,11 @@ public final class RPCDispatcher: Sendable {
         }
         bytes.append(UInt8(ascii: "]"))
         return bytes
+    }
+}
+
+extension Result {
+    fileprivate var isSuccess: Bool {
+        if case .success = self { true } else { false }
     }
 }

@@ -38,7 +38,7 @@ struct DaemonMetrics: Sendable {
                     Counter(label: "convlog_request_errors_total", dimensions: [("method", name), ("code", String(mapError(error).code))]).increment()
                 }
             }
-            let measured: @Sendable (() throws -> JSONValue) throws -> JSONValue = { body in
+            @Sendable func measured<Result>(_ body: () throws -> Result) throws -> Result {
                 let started = ContinuousClock.now
                 do {
                     let result = try body()
@@ -52,6 +52,8 @@ struct DaemonMetrics: Sendable {
             switch method.handler {
             case .immediate(let body):
                 instrumented[name] = .immediate { raw in try measured { try body(raw) } }
+            case .immediateEncoded(let body):
+                instrumented[name] = .immediateEncoded { raw in try measured { try body(raw) } }
             case .connected(let body):
                 instrumented[name] = .connected { raw, connection in try measured { try body(raw, connection) } }
             case .deferred(let body):

@@ -81,6 +81,30 @@ struct MethodTests {
         }
     }
 
+    @Test("getContext's answer, written directly, is the canonical form of its JSON tree")
+    func contextEncoding() throws {
+        let messages = [
+            MessageAdded(messageID: "q1", role: .user, content: .text("How many artists start with A-E? \"quoted\"\n\u{1} é 🎵")),
+            MessageAdded(messageID: "a1", role: .assistant, content: .json(["answer": 86, "sql": "SELECT 1", "rows": [1, .double(2.5), .null, true]]),
+                         metadata: ["model": "m", "usage": ["in": 12, "out": 7], "": "empty key"]),
+            MessageAdded(messageID: "t1", role: .tool, content: .json(.array([])), metadata: [:]),
+        ].enumerated().map { index, message in
+            WindowMessage(sequence: UInt64(40 + index), sessionVersion: UInt64(3 + index), timestamp: 1_700_000_000_123 + Int64(index), message: message)
+        }
+        for context in [
+            SessionContext(sessionID: "chat-1", messages: messages, context: ["db": "chinook", "nested": ["a": [1]]], version: 5),
+            SessionContext(sessionID: "empty", messages: [], context: [:], version: 1),
+        ] {
+            let tree: JSONValue = [
+                "sessionId": .string(context.sessionID),
+                "messages": .array(context.messages.map(ConvLogMethods.json)),
+                "context": .object(context.context),
+                "version": .integer(Int64(context.version)),
+            ]
+            #expect(ConvLogMethods.canonicalJSON(context) == tree.canonicalBytes)
+        }
+    }
+
     @Test("getContext with maxTokens keeps the most recent messages that fit, and asOf travels back")
     func contextBudgetAndTimeTravel() async throws {
         try await withDaemon { daemon in
