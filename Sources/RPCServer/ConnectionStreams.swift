@@ -27,6 +27,9 @@ final class ConnectionStreams {
     /// Whether some stream may have frames now.
     var hasReady: Bool { entries.contains { $0.ready } }
 
+    /// Whether streams were opened since the last ``startOpened(wake:)``.
+    var hasOpened: Bool { !opened.isEmpty }
+
     func open(_ stream: any RPCNotificationStream, id: String) throws(RPCError) {
         guard !entries.contains(where: { $0.id == id }), !opened.contains(where: { $0.id == id }) else {
             throw RPCError.invalidRequest("a stream \(id) is open on this connection already")

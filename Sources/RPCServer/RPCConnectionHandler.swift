@@ -31,6 +31,8 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     private var readPending = false
     private var needsFlush = false
     private let streams: ConnectionStreams
+    /// The streams as the methods see them (made once the handler knows its loop).
+    private var connection: (any RPCConnectionContext)?
     private var pumpScheduled = false
     /// Frames a pump turn writes at most, before it lets the loop do other work.
     private static let framesPerTurn = 64
@@ -55,6 +57,10 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         self.logger = logger
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        connection = LoopConnectionContext(streams: NIOLoopBound(streams, eventLoop: context.eventLoop))
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .oversized:
@@ -67,7 +73,6 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
                 send(RPCDispatcher.shuttingDownResponse, context: context, flush: false)
                 return
             }
-            let connection = LoopConnectionContext(streams: NIOLoopBound(streams, eventLoop: context.eventLoop))
             let outcome = line.withUnsafeReadableBytes { dispatcher.handle(frame: $0, connection: connection) }
             switch outcome {
             case .ready(let response):
@@ -120,6 +125,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
 
     /// Starts the streams the request just answered opened; each one's wake hops to this loop.
     private func startOpenedStreams(context: ChannelHandlerContext) {
+        guard streams.hasOpened else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let mailbox = mailbox
         streams.startOpened { id in
