@@ -101,6 +101,7 @@ struct DaemonMetrics: Sendable {
         Gauge(label: "convlog_map_bytes").record(views.store.environment.mapSize)
         Gauge(label: "convlog_connections").record(connections())
         Gauge(label: "convlog_subscriptions").record(views.store.subscriptionCount)
+        Gauge(label: "convlog_subscriptions_ended_too_slow").record(views.store.subscriptionsEndedTooSlow)
         return registry.emitToBuffer()
     }
 }

@@ -113,6 +113,7 @@ struct SubscriptionTests {
             #expect(ended.events.isEmpty)
             #expect(ended.state == .ended(.tooSlow(resumeFrom: 11)))
             #expect(store.subscriptionCount == 0, "an ended subscription leaves the feed")
+            #expect(store.subscriptionsEndedTooSlow == 1)
             let again = SubscriptionConsumer(store.subscribe(from: 11))
             #expect(try await again.collect { $0.count == 100 }.events.map(\.sequence) == Array(11...110))
         }

@@ -168,6 +168,7 @@ public final class LogSubscription: Sendable {
 
     /// Called by the writer after each commit, with its records and their stored sizes.
     func receive(_ records: [RecordedEvent], sizes: [Int]) {
+        var endedTooSlow = false
         let wake = state.withLock { state -> (@Sendable () -> Void)? in
             var added = false
             // Records before `next` were read from the log already (or come before the start).
@@ -188,6 +189,7 @@ public final class LogSubscription: Sendable {
                 if case .live = state.phase {
                     // Everything before `next` was delivered; nothing from it on was.
                     state.phase = .ended(.tooSlow(resumeFrom: state.next))
+                    endedTooSlow = true
                     return state.wake
                 }
                 state.overflowed = true
@@ -196,6 +198,7 @@ public final class LogSubscription: Sendable {
             state.consumerWaiting = false
             return state.wake
         }
+        if endedTooSlow { store.feed.noteEndedTooSlow() }
         wake?()
     }
 
@@ -271,11 +274,15 @@ extension EventStore {
 
     /// The subscriptions open now.
     public var subscriptionCount: Int { feed.count }
+
+    /// The subscriptions ended because their reader fell behind, since the store opened.
+    public var subscriptionsEndedTooSlow: Int { feed.endedTooSlow }
 }
 
 /// The committed records, handed by the writer to every subscription after each commit.
 final class LogFeed: Sendable {
     private let subscriptions = Mutex<[ObjectIdentifier: LogSubscription]>([:])
+    private let tooSlow = Atomic<Int>(0)
 
     func add(_ subscription: LogSubscription) {
         subscriptions.withLock { $0[ObjectIdentifier(subscription)] = subscription }
@@ -287,6 +294,11 @@ final class LogFeed: Sendable {
 
     /// The subscriptions open now.
     var count: Int { subscriptions.withLock { $0.count } }
+
+    /// Subscriptions ended as too slow so far.
+    var endedTooSlow: Int { tooSlow.load(ordering: .relaxed) }
+
+    func noteEndedTooSlow() { tooSlow.add(1, ordering: .relaxed) }
 
     /// Hands one commit's records to every subscription (on the writer thread, after the commit).
     func publish(_ records: [RecordedEvent], sizes: [Int]) {

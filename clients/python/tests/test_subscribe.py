@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import DaemonProcess, cli, cli_binary
+from test_metrics import free_port, scrape
 from convlog import AsyncClient, Client, InvalidParams, SubscriberTooSlow
 
 
@@ -78,7 +79,8 @@ def test_bad_parameters_name_the_field(client: Client):
 
 
 def test_a_reader_that_falls_behind_is_told_where_to_resume(daemon_process: DaemonProcess):
-    socket_path = daemon_process.start("--subscriber-buffer", "16")
+    port = free_port()
+    socket_path = daemon_process.start("--subscriber-buffer", "16", "--metrics-listen", f"127.0.0.1:{port}")
     client = Client(socket_path)
     client.create("big")
     with client.subscribe(timeout=20) as events:
@@ -93,6 +95,8 @@ def test_a_reader_that_falls_behind_is_told_where_to_resume(daemon_process: Daem
     assert seen == list(range(2, resume_from)), "delivered gap-free from the start (after the SessionCreated) up to resume_from"
     with client.subscribe(from_sequence=resume_from, follow=False) as rest:
         assert [event.sequence for event in rest] == list(range(resume_from, last + 1)), "nothing lost from resume_from on"
+    samples = scrape(port)
+    assert samples["convlog_subscriptions_ended_too_slow"] == 1 and samples["convlog_subscriptions"] == 0
 
 
 def test_convlog_tail(client: Client, daemon: str):
