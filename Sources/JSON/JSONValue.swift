@@ -73,13 +73,6 @@ public enum JSONValue: Sendable, Hashable {
                 element.appendCanonical(to: &output)
             }
             output.append(UInt8(ascii: "]"))
-        case .object(let members) where members.count == 1:
-            let member = members.first!
-            output.append(UInt8(ascii: "{"))
-            JSONValue.appendQuoted(member.key, to: &output)
-            output.append(UInt8(ascii: ":"))
-            member.value.appendCanonical(to: &output)
-            output.append(UInt8(ascii: "}"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
             let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }

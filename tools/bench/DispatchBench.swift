@@ -70,7 +70,7 @@ struct DispatchBench: ParsableCommand {
                 slots.wait()
                 done.enter()
                 let finish: @Sendable (@escaping @Sendable () -> [UInt8]?) -> Void = { response in
-                    if let bytes = response(), bytes.contains(UInt8(ascii: "e")), String(decoding: bytes, as: UTF8.self).contains(#""error""#) {
+                    if let bytes = response(), String(decoding: bytes, as: UTF8.self).contains(#""error":"#) {
                         failures.increment()
                     }
                     slots.signal()

@@ -19,10 +19,6 @@ struct Replay: ParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text, jsonl
-    }
-
     @OptionGroup var log: LogOptions
     @Option(help: "Only this session's events.") var session: String?
     @Option(help: "The first global sequence to read.") var from: UInt64 = 1
@@ -31,7 +27,7 @@ struct Replay: ParsableCommand {
     @Option(help: ArgumentHelp("Only events stored before this time (ISO 8601).", valueName: "time")) var until: String?
     @Option(help: ArgumentHelp("Only events of this type (SessionCreated, MessageAdded, ContextUpdated, …).", valueName: "type"))
     var type: String?
-    @Option(help: "text (aligned columns) or jsonl (one JSON event per line, schema/events.schema.json).") var format: Format = .text
+    @Option(help: EventFormat.help) var format: EventFormat = .text
 
     func validate() throws {
         guard from >= 1 else { throw ValidationError("--from starts at 1") }
@@ -88,6 +84,13 @@ struct Replay: ParsableCommand {
         }
         return previous[right.count]
     }
+}
+
+/// How `replay` and `tail` print events.
+enum EventFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, jsonl
+
+    static let help = ArgumentHelp("text (aligned columns) or jsonl (one JSON event per line, schema/events.schema.json).")
 }
 
 /// The aligned text form of events.

@@ -24,10 +24,6 @@ struct Tail: AsyncParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text, jsonl
-    }
-
     @OptionGroup var connection: SocketOptions
     @Flag(name: [.short, .customLong("follow")], help: "Keep printing events as they commit.") var follow = false
     @Option(help: "Only this session's events.") var session: String?
@@ -35,7 +31,7 @@ struct Tail: AsyncParsableCommand {
     var types: [String] = []
     @Option(help: "The first global sequence to print.") var from: UInt64?
     @Option(name: [.customShort("n"), .customLong("lines")], help: "Without --from: start with this many of the log's last events.") var lines: UInt64 = 10
-    @Option(help: "text (aligned columns) or jsonl (one JSON event per line, schema/events.schema.json).") var format: Format = .text
+    @Option(help: EventFormat.help) var format: EventFormat = .text
 
     func validate() throws {
         if let from, from < 1 { throw ValidationError("--from starts at 1") }
