@@ -16,6 +16,9 @@ public struct ConvLogError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let payloadTooLarge = Code("payloadTooLarge")
         public static let shuttingDown = Code("shuttingDown")
         public static let storageFull = Code("storageFull")
+        /// The shared log (PostgreSQL) cannot be reached: nothing was written, unless the message
+        /// says the outcome of the commit is unknown.
+        public static let storeUnavailable = Code("storeUnavailable")
         /// A checkpoint write for a thread deleted at or after that checkpoint (a late write).
         public static let threadDeleted = Code("threadDeleted")
         /// A message of a `messages` channel has the id of a stored message of the thread but

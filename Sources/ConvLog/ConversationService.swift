@@ -304,6 +304,17 @@ public final class ConversationService: Sendable {
         }
     }
 
+    /// A read barrier over a shared log: returns once this daemon's mirror holds every write any
+    /// daemon had acknowledged when it was called (at once without a shared log).
+    /// - Throws: ``ConvLogError`` `storeUnavailable`, `shuttingDown`.
+    public func synchronize() async throws {
+        do {
+            try await views.store.synchronize()
+        } catch {
+            throw Self.serviceError(error)
+        }
+    }
+
     /// The service's form of a store error; other errors pass through.
     static func serviceError(_ error: any Error) -> any Error {
         (error as? EventStoreError).map(ConvLogError.init(storeError:)) ?? error
@@ -319,6 +330,7 @@ extension ConvLogError {
             actualVersion = error.actualVersion
         case .closed: self.init(.shuttingDown, "the daemon is shutting down")
         case .storageFull: self.init(.storageFull, error.message)
+        case .sharedLogUnavailable, .notAMirror: self.init(.storeUnavailable, error.message)
         case .sessionNotFound: self.init(.sessionNotFound, error.message, field: "sessionId")
         case .preconditionFailed: self.init(.threadDeleted, error.message, field: "checkpointId")
         default: self.init(.invalidParams, error.message)

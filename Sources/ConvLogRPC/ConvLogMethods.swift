@@ -150,7 +150,19 @@ public enum ConvLogMethods {
         methods.merge(SubscriptionMethods.table(service: service)) { _, subscription in subscription }
         methods.merge(extraMethods) { _, extra in extra }
         methods["rpc.discover"] = .immediate { _ in OpenRPCDocument.value }
-        return methods
+        return service.views.store.isShared ? readingThroughBarrier(methods, service: service) : methods
+    }
+
+    /// Methods whose checks all happen in the log's writer (which catches up with the shared log
+    /// before each commit) or that read nothing of the log.
+    static let methodsWithoutBarrier: Set<String> = ["add", "create", "health", "rpc.discover"]
+
+    /// Over a shared log, every method that reads first waits for this daemon's mirror to hold
+    /// every write acknowledged by any daemon (``ConversationService/synchronize()``).
+    private static func readingThroughBarrier(_ methods: [String: RPCMethod], service: ConversationService) -> [String: RPCMethod] {
+        methods.reduce(into: [:]) { table, entry in
+            table[entry.key] = methodsWithoutBarrier.contains(entry.key) ? entry.value : entry.value.preceded { try await service.synchronize() }
+        }
     }
 
     /// Maps the service's errors to JSON-RPC errors.
@@ -170,6 +182,7 @@ public enum ConvLogMethods {
         case .payloadTooLarge: code = RPCError.payloadTooLargeCode
         case .shuttingDown: code = RPCError.shuttingDownCode
         case .storageFull: code = RPCError.storageFullCode
+        case .storeUnavailable: code = RPCError.storeUnavailableCode
         case .threadDeleted: code = RPCError.threadDeletedCode
         case .messageConflict: code = RPCError.messageConflictCode
         default: code = RPCError.internalErrorCode

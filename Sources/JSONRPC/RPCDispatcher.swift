@@ -15,6 +15,7 @@ public struct RPCMethod: Sendable {
         case completing(@Sendable (JSONValue?, @escaping Completion) -> Void)
         case connected(@Sendable (JSONValue?, any RPCConnectionContext) throws -> JSONValue)
         case immediateEncoded(@Sendable (JSONValue?) throws -> [UInt8])
+        case deferredEncoded(@Sendable (JSONValue?) async throws -> [UInt8])
     }
 
     public let handler: Handler
@@ -40,6 +41,46 @@ public struct RPCMethod: Sendable {
     /// not block.
     public static func immediateEncoded(_ body: @escaping @Sendable (JSONValue?) throws -> [UInt8]) -> RPCMethod {
         RPCMethod(handler: .immediateEncoded(body))
+    }
+
+    /// A method answered asynchronously with its result already in canonical JSON bytes.
+    public static func deferredEncoded(_ body: @escaping @Sendable (JSONValue?) async throws -> [UInt8]) -> RPCMethod {
+        RPCMethod(handler: .deferredEncoded(body))
+    }
+
+    /// The same method, answered only once `barrier` has returned (a failure of the barrier is the
+    /// call's answer): for a store whose reads must first catch up with a shared log. Methods on
+    /// the connection (``connected(_:)``) are returned unchanged.
+    public func preceded(by barrier: @escaping @Sendable () async throws -> Void) -> RPCMethod {
+        switch handler {
+        case .immediate(let body):
+            .deferred { params in
+                try await barrier()
+                return try body(params)
+            }
+        case .deferred(let body):
+            .deferred { params in
+                try await barrier()
+                return try await body(params)
+            }
+        case .completing(let body):
+            .deferred { params in
+                try await barrier()
+                return try await withCheckedThrowingContinuation { continuation in body(params) { continuation.resume(with: $0()) } }
+            }
+        case .immediateEncoded(let body):
+            .deferredEncoded { params in
+                try await barrier()
+                return try body(params)
+            }
+        case .deferredEncoded(let body):
+            .deferredEncoded { params in
+                try await barrier()
+                return try await body(params)
+            }
+        case .connected:
+            self
+        }
     }
 
     /// A method answered synchronously that also works on its caller's connection: it opens or
@@ -169,7 +210,7 @@ public final class RPCDispatcher: Sendable {
                 return .some(respond(to: call, with: .failure(.invalidRequest("\(call.method) needs a connection to send notifications on"))))
             }
             return .some(respond(to: call, with: Result { try body(call.params, connection) }.mapError(toRPCError)))
-        case .deferred, .completing:
+        case .deferred, .completing, .deferredEncoded:
             return .none
         }
     }
@@ -177,6 +218,13 @@ public final class RPCDispatcher: Sendable {
     private func answerLater(_ call: Call) async -> [UInt8]? {
         let result: Result<JSONValue, any Error>
         switch methods[call.method]?.handler {
+        case .deferredEncoded(let body)?:
+            guard !call.isNotification else { return nil }
+            do {
+                return Self.encode(id: call.id, encoded: .success(try await body(call.params)))
+            } catch {
+                return Self.encode(id: call.id, encoded: .failure(toRPCError(error)))
+            }
         case .deferred(let body)?:
             do {
                 result = .success(try await body(call.params))

@@ -33,6 +33,7 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     public static let threadDeletedCode = -32007
     public static let messageConflictCode = -32008
     public static let subscriberTooSlowCode = -32009
+    public static let storeUnavailableCode = -32010
 
     public static func parseError(_ reason: String) -> RPCError {
         RPCError(code: parseErrorCode, message: "Parse error: \(reason)")

@@ -49,6 +49,17 @@ struct DaemonMetrics: Sendable {
                     throw error
                 }
             }
+            @Sendable func measured<Result>(_ body: () async throws -> Result) async throws -> Result {
+                let started = ContinuousClock.now
+                do {
+                    let result = try await body()
+                    record(started, nil)
+                    return result
+                } catch {
+                    record(started, error)
+                    throw error
+                }
+            }
             switch method.handler {
             case .immediate(let body):
                 instrumented[name] = .immediate { raw in try measured { try body(raw) } }
@@ -57,17 +68,9 @@ struct DaemonMetrics: Sendable {
             case .connected(let body):
                 instrumented[name] = .connected { raw, connection in try measured { try body(raw, connection) } }
             case .deferred(let body):
-                instrumented[name] = .deferred { raw in
-                    let started = ContinuousClock.now
-                    do {
-                        let result = try await body(raw)
-                        record(started, nil)
-                        return result
-                    } catch {
-                        record(started, error)
-                        throw error
-                    }
-                }
+                instrumented[name] = .deferred { raw in try await measured { try await body(raw) } }
+            case .deferredEncoded(let body):
+                instrumented[name] = .deferredEncoded { raw in try await measured { try await body(raw) } }
             case .completing(let body):
                 instrumented[name] = .completing { raw, completion in
                     let started = ContinuousClock.now

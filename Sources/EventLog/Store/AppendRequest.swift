@@ -117,6 +117,12 @@ public struct EventStoreError: Error, Sendable, CustomStringConvertible {
         public static let notAnEventLog = Code("notAnEventLog")
         /// The log was written by a newer convlog.
         public static let unsupportedFormat = Code("unsupportedFormat")
+        /// The shared log (``SharedLog``) could not be reached or refused the commit; nothing of
+        /// the append was written, unless the message says the outcome is unknown.
+        public static let sharedLogUnavailable = Code("sharedLogUnavailable")
+        /// The local directory is not a mirror of the shared log (it holds records the shared log
+        /// does not, or other ones): remove it and it is rebuilt from the shared log.
+        public static let notAMirror = Code("notAMirror")
     }
 
     public var code: Code

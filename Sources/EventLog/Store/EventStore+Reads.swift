@@ -159,12 +159,15 @@ extension EventStore {
 
     /// The last record's sequence and hash.
     public func head() throws -> ChainHead {
-        try environment.read { txn in
-            try txn.withCursor(schema.events) { cursor in
-                guard let last = try cursor.last() else { return ChainHead(sequence: 0, hash: .genesis) }
-                let link = try ChainLink(last.value)
-                return ChainHead(sequence: LogSchema.readUInt64(last.key), hash: link.storedHash)
-            }
+        try environment.read { txn in try Self.head(schema: schema, txn: txn) }
+    }
+
+    /// The last record's sequence and hash in `txn`.
+    static func head(schema: LogSchema, txn: borrowing LMDBTransaction) throws -> ChainHead {
+        try txn.withCursor(schema.events) { cursor in
+            guard let last = try cursor.last() else { return ChainHead(sequence: 0, hash: .genesis) }
+            let link = try ChainLink(last.value)
+            return ChainHead(sequence: LogSchema.readUInt64(last.key), hash: link.storedHash)
         }
     }
 

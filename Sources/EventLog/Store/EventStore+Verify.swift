@@ -55,6 +55,11 @@ public struct ChainVerifier: Sendable {
 
     public init() {}
 
+    /// A verifier that continues a chain verified through `head`.
+    public init(after head: ChainHead) {
+        self.head = head
+    }
+
     /// Checks the record stored under `key`, which must also decode; returns it when it holds
     /// (or sets ``failure``).
     @discardableResult

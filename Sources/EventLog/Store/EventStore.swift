@@ -52,6 +52,11 @@ public final class EventStore: Sendable {
         /// Called on the writer thread after each successful group commit, with the number of
         /// appends it took and how long it took (fsync included). It must return quickly.
         public var commitObserver: (@Sendable (_ appends: Int, _ duration: Duration) -> Void)?
+        /// The log of record this store mirrors (see ``SharedLog``); nil: this store's own log is it.
+        public var sharedLog: (any SharedLog)?
+        /// How often an idle writer brings the mirror up to the shared log's head, so that live
+        /// subscriptions see other stores' appends (reads and appends always do it first).
+        public var sharedPollInterval: Duration = .milliseconds(200)
 
         public init() {}
     }
@@ -69,11 +74,15 @@ public final class EventStore: Sendable {
     private let queue = GroupCommitQueue()
     private let writerStopped = DispatchSemaphore(value: 0)
     private let hasWriter: Bool
+    /// The log of record this store mirrors, if any.
+    private let sharedLog: (any SharedLog)?
 
     /// Opens the log in `directory`, creating the directory (mode 0700) and the log when missing
     /// (unless read-only), brings the projectors up to date with the log, and starts the writer thread.
+    /// With a ``Configuration/sharedLog``, it first brings the mirror up to the shared log's head.
     /// - Parameter projectors: opens the tables of the read models to keep in step with the log.
-    /// - Throws: ``EventStoreError`` (`notAnEventLog`, `unsupportedFormat`) or ``LMDBError``.
+    /// - Throws: ``EventStoreError`` (`notAnEventLog`, `unsupportedFormat`, `sharedLogUnavailable`,
+    ///   `notAMirror`) or ``LMDBError``.
     public init(
         directory: URL,
         configuration: Configuration = Configuration(),
@@ -113,6 +122,7 @@ public final class EventStore: Sendable {
         self.schema = schema
         self.projectors = projectors
         self.hasWriter = !configuration.readOnly
+        self.sharedLog = configuration.readOnly ? nil : configuration.sharedLog
         if configuration.readOnly {
             tail = UnmaterializedTail(materializedThrough: 0, kept: false)
             queue.close()
@@ -128,6 +138,7 @@ public final class EventStore: Sendable {
                 configuration: configuration,
                 appliedOnCommit: projectors.filter(\.appliesOnCommit)
             )
+            if let sharedLog { try writer.mirrorOrThrow(sharedLog) }
             let stopped = writerStopped
             let thread = Thread {
                 writer.run()
@@ -162,9 +173,31 @@ public final class EventStore: Sendable {
     /// ``append(_:)``. For callers that answer from the writer's completion without a task hop.
     public func append(_ request: AppendRequest, completion: @escaping AppendCompletion) {
         do {
-            try queue.enqueue(PendingAppend(request: try PreparedAppend(request), completion: completion))
+            try queue.enqueue(.append(PendingAppend(request: try PreparedAppend(request), completion: completion)))
         } catch {
             completion(.failure(error))
+        }
+    }
+
+    /// Whether this store mirrors a shared log (``Configuration/sharedLog``): its reads then need
+    /// ``synchronize()`` first to see what other stores appended.
+    public var isShared: Bool { sharedLog != nil }
+
+    /// Where the shared log is (no secrets), or nil when this store's own log is the log of record.
+    public var sharedLogLocation: String? { sharedLog?.location }
+
+    /// A read barrier: returns once the mirror holds every record the shared log had committed
+    /// when it was called, so a read that follows sees every append acknowledged by any store
+    /// before it. Returns at once for a store without a shared log.
+    /// - Throws: ``EventStoreError/Code/sharedLogUnavailable``, ``EventStoreError/Code/closed``.
+    public func synchronize() async throws {
+        guard isShared else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            do {
+                try queue.enqueue(.barrier { continuation.resume(with: $0) })
+            } catch {
+                continuation.resume(throwing: error)
+            }
         }
     }
 
@@ -181,7 +214,8 @@ public final class EventStore: Sendable {
 }
 
 /// The writer thread's loop: take a batch, commit its records in one transaction, answer every
-/// append; apply the committed events to the projections when they are due.
+/// append; apply the committed events to the projections when they are due. Over a shared log,
+/// each batch first brings the mirror up to the shared head and commits there before answering.
 private struct LogWriter: Sendable {
     let environment: LMDBEnvironment
     let schema: LogSchema
@@ -193,22 +227,30 @@ private struct LogWriter: Sendable {
     /// The projectors applied inside each commit (``LogProjector/appliesOnCommit``).
     let appliedOnCommit: [any LogProjector]
 
+    /// The most records read from the shared log per mirroring transaction.
+    private static let mirrorChunk = 1_000
+
     /// The writer thread's loop, until the queue is closed and empty; then it applies what is left.
     func run() {
         var erasing = (try? EventStore.erasePending(schema: schema, environment: environment, limit: 0)) ?? false
         while true {
             let load = tail.load
             // Erasures pending: come back at once when idle, one batch per turn, so appends never wait long.
-            let due = load.count == 0 ? (erasing ? Date.now : nil) : Date.now.addingTimeInterval(Self.seconds(configuration.materializeInterval - load.age))
+            var due = load.count == 0 ? (erasing ? Date.now : nil) : Date.now.addingTimeInterval(Self.seconds(configuration.materializeInterval - load.age))
+            if configuration.sharedLog != nil {
+                let poll = Date.now.addingTimeInterval(Self.seconds(configuration.sharedPollInterval))
+                due = min(due ?? poll, poll)
+            }
             switch queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes, until: due) {
-            case .appends(let batch):
-                if commit(batch) { erasing = true }
+            case .work(let batch):
+                if process(batch) { erasing = true }
                 let after = tail.load
                 if after.count >= configuration.materializeAfterEvents || after.age >= configuration.materializeInterval {
                     materialize()
                     if erasing { erasing = eraseBatch() }
                 }
             case .idle:
+                if let shared = configuration.sharedLog, (try? mirror(shared)) == true { erasing = true }
                 materialize()
                 if erasing { erasing = eraseBatch() }
             case .closed:
@@ -216,6 +258,109 @@ private struct LogWriter: Sendable {
                 return
             }
         }
+    }
+
+    /// Commits a batch's appends and answers its barriers.
+    /// - Returns: whether it committed (or mirrored) a session deletion (erasures to do).
+    private func process(_ batch: [QueuedWork]) -> Bool {
+        let appends = batch.compactMap { work -> PendingAppend? in if case .append(let append) = work { append } else { nil } }
+        guard let shared = configuration.sharedLog else {
+            for case .barrier(let completion) in batch { completion(.success(())) }
+            return appends.isEmpty ? false : commit(appends)
+        }
+        let unit: any SharedLogUnit
+        var deleted = false
+        do {
+            unit = try shared.begin(appending: !appends.isEmpty)
+            deleted = try mirror(through: unit)
+        } catch {
+            let failure = Self.unavailable(error, shared)
+            for work in batch { work.fail(failure) }
+            return deleted
+        }
+        defer { unit.end() }
+        for case .barrier(let completion) in batch { completion(.success(())) }
+        guard !appends.isEmpty else { return deleted }
+        return commit(appends, sharing: unit) || deleted
+    }
+
+    /// Brings the mirror up to the shared log's head now (at start, and when idle).
+    /// - Returns: whether it mirrored a session deletion.
+    func mirror(_ shared: any SharedLog) throws -> Bool {
+        let unit = try shared.begin(appending: false)
+        defer { unit.end() }
+        return try mirror(through: unit)
+    }
+
+    /// ``mirror(_:)`` at start, with the store's errors.
+    func mirrorOrThrow(_ shared: any SharedLog) throws {
+        do {
+            _ = try mirror(shared)
+        } catch let error as EventStoreError {
+            throw error
+        } catch {
+            throw Self.unavailable(error, shared)
+        }
+    }
+
+    /// Copies into the local log the shared records it lacks through `unit`'s head, checking each
+    /// against the chain (so the mirror is the shared log, byte for byte), and applies them as
+    /// local commits would be: the projections applied on commit, the tail, the subscriptions.
+    /// - Returns: whether it mirrored a session deletion.
+    /// - Throws: ``EventStoreError/Code/notAMirror`` when the local log is not a prefix of the shared one.
+    private func mirror(through unit: any SharedLogUnit) throws -> Bool {
+        var deleted = false
+        while true {
+            let local = try environment.read { txn in try EventStore.head(schema: schema, txn: txn) }
+            guard local.sequence <= unit.head.sequence else {
+                throw EventStoreError(.notAMirror, "the local log ends at sequence \(local.sequence), past the shared log's head \(unit.head.sequence)")
+            }
+            guard local.sequence < unit.head.sequence else {
+                guard local.hash == unit.head.hash else {
+                    throw EventStoreError(.notAMirror, "the local log's record \(local.sequence) is not the shared log's")
+                }
+                return deleted
+            }
+            let stored = try unit.records(after: local.sequence, limit: Self.mirrorChunk)
+            guard !stored.isEmpty else {
+                throw SharedLogError("the shared log returned no record after \(local.sequence) although its head is \(unit.head.sequence)")
+            }
+            var verifier = ChainVerifier(after: local)
+            var records: [RecordedEvent] = []
+            for bytes in stored {
+                let decoded = bytes.withUnsafeBytes { record in
+                    LogSchema.sequenceKey(verifier.head.sequence + 1).withUnsafeBytes { key in verifier.check(key: key, record: record) }
+                }
+                guard let decoded else {
+                    throw EventStoreError(.notAMirror, "the shared log does not continue the local log: \(verifier.failure.map(String.init(describing:)) ?? "unreadable record")")
+                }
+                records.append(decoded)
+            }
+            try environment.writeGrowingMap { txn in
+                try EventStore.catchUp(appliedOnCommit, through: local.sequence, schema: schema, txn: txn)
+                var concerned = Set<String>()
+                for (record, bytes) in zip(records, stored) {
+                    try txn.put(schema.events, key: LogSchema.sequenceKey(record.sequence), value: bytes, append: true)
+                    try applyOnCommit(record, txn: txn, concerned: &concerned)
+                }
+                for projector in appliedOnCommit where concerned.contains(projector.name) {
+                    try schema.setCheckpoint(records[records.count - 1].sequence, of: projector, txn: txn)
+                }
+            }
+            tail.append(records)
+            feed.publish(records, sizes: stored.map(\.count))
+            deleted = deleted || records.contains { if case .sessionDeleted = $0.event { true } else { false } }
+        }
+    }
+
+    /// Applies a committed record to the projections applied on commit (noting which it concerned),
+    /// and notes a deletion's erasures.
+    private func applyOnCommit(_ record: RecordedEvent, txn: borrowing LMDBTransaction, concerned: inout Set<String>) throws {
+        for projector in appliedOnCommit where projector.concerns(record.event) {
+            try projector.apply(record, in: txn)
+            concerned.insert(projector.name)
+        }
+        if case .sessionDeleted = record.event { try schema.noteErasure(of: record.sessionID, before: record.sessionVersion, txn: txn) }
     }
 
     /// Erases one batch of a deleted session's records (after a materialization, so the stream
@@ -233,13 +378,18 @@ private struct LogWriter: Sendable {
     }
 
     /// Commits `batch`, growing the map when it is full. When the transaction fails for another
-    /// reason, commits each append alone, so only the one at fault fails.
+    /// reason, commits each append alone, so only the one at fault fails. With a shared `unit`
+    /// (whose head the local log has reached), the records are committed to the shared log as the
+    /// transaction's last step: an append is answered once the shared log holds it.
     /// - Returns: whether it committed a session deletion (erasures to do).
     @discardableResult
-    private func commit(_ batch: [PendingAppend]) -> Bool {
+    private func commit(_ batch: [PendingAppend], sharing unit: (any SharedLogUnit)? = nil) -> Bool {
         let started = ContinuousClock.now
+        // Set once the shared log committed: the batch is then acknowledged whatever happens locally.
+        var sharedOutcomes: [Result<AppendResult, EventStoreError>]?
         do {
-            let (outcomes, appended, sizes) = try environment.writeGrowingMap { txn in
+            let (outcomes, appended, stored) = try environment.writeGrowingMap { txn in
+                guard sharedOutcomes == nil else { throw EventStoreError(.sharedLogUnavailable, "the local mirror could not record a shared commit") }
                 var appender = try LogAppender(schema: schema, tail: tail, txn: txn, now: LogAppender.wallClockMilliseconds())
                 try EventStore.catchUp(appliedOnCommit, through: appender.lastSequence, schema: schema, txn: txn)
                 var outcomes: [Result<AppendResult, EventStoreError>] = []
@@ -248,43 +398,64 @@ private struct LogWriter: Sendable {
                     let before = appender.appended.count
                     outcomes.append(try appender.apply(append.request, txn: txn))
                     // The next append's precondition sees this one's effect.
-                    for record in appender.appended[before...] {
-                        for projector in appliedOnCommit where projector.concerns(record.event) {
-                            try projector.apply(record, in: txn)
-                            concerned.insert(projector.name)
-                        }
-                        if case .sessionDeleted = record.event { try schema.noteErasure(of: record.sessionID, before: record.sessionVersion, txn: txn) }
-                    }
+                    for record in appender.appended[before...] { try applyOnCommit(record, txn: txn, concerned: &concerned) }
                 }
                 // A commit of messages only writes nothing but the log (see `LogProjector.concerns`).
                 for projector in appliedOnCommit where concerned.contains(projector.name) {
                     try schema.setCheckpoint(appender.lastSequence, of: projector, txn: txn)
                 }
-                return (outcomes, appender.appended, appender.appendedSizes)
+                if let unit, !appender.appended.isEmpty {
+                    try unit.commit(appending: try appender.appendedBytes.map(SharedRecord.init(storedBytes:)))
+                    sharedOutcomes = outcomes
+                }
+                return (outcomes, appender.appended, appender.appendedBytes)
             }
             configuration.commitObserver?(batch.count, ContinuousClock.now - started)
             // Readers overlay the tail: add it before answering, so every answer is readable at once.
             tail.append(appended)
             for (append, outcome) in zip(batch, outcomes) { append.completion(outcome.mapError { $0 }) }
-            feed.publish(appended, sizes: sizes)
+            feed.publish(appended, sizes: stored.map(\.count))
             return appended.contains { if case .sessionDeleted = $0.event { true } else { false } }
-        } catch let error as LMDBError where error.isMapFull {
-            let full = EventStoreError(.storageFull, "the log reached its maximum map size of \(configuration.maximumMapSize) bytes")
-            for append in batch { append.completion(.failure(full)) }
-            return false
-        } catch let error as LMDBError where error.isDiskFull {
+        } catch {
+            if let sharedOutcomes {
+                // The shared log holds the batch; the mirror takes it from there with the next unit.
+                for (append, outcome) in zip(batch, sharedOutcomes) { append.completion(outcome.mapError { $0 }) }
+                return false
+            }
+            return fail(batch, error, shared: unit != nil)
+        }
+    }
+
+    /// Answers a batch whose transaction failed. Over a shared log, or when the disk or map is
+    /// full, every append fails alike; otherwise each is committed alone, so only the one at
+    /// fault fails.
+    private func fail(_ batch: [PendingAppend], _ error: any Error, shared: Bool) -> Bool {
+        let failure: any Error
+        switch error {
+        case let error as LMDBError where error.isMapFull:
+            failure = EventStoreError(.storageFull, "the log reached its maximum map size of \(configuration.maximumMapSize) bytes")
+        case let error as LMDBError where error.isDiskFull:
             // Nothing of the batch was committed; the environment stays usable, and the next
             // commit succeeds once space is freed.
-            let full = EventStoreError(.storageFull, "no space left on the device holding the log (\(error.code == EDQUOT ? "quota exceeded" : "disk full"))")
-            for append in batch { append.completion(.failure(full)) }
-            return false
-        } catch {
+            failure = EventStoreError(.storageFull, "no space left on the device holding the log (\(error.code == EDQUOT ? "quota exceeded" : "disk full"))")
+        case let error where shared:
+            failure = configuration.sharedLog.map { Self.unavailable(error, $0) } ?? error
+        default:
             if batch.count == 1 {
                 batch[0].completion(.failure(error))
                 return false
             }
             return batch.map { commit([$0]) }.contains(true)
         }
+        for append in batch { append.completion(.failure(failure)) }
+        return false
+    }
+
+    /// The store's error for a failure of the shared log (others pass through).
+    private static func unavailable(_ error: any Error, _ shared: any SharedLog) -> any Error {
+        guard let error = error as? SharedLogError else { return error }
+        let outcome = error.outcomeUnknown ? "; the outcome of the commit is unknown (a retry with the same message id is safe)" : "; nothing was written"
+        return EventStoreError(.sharedLogUnavailable, "the shared log at \(shared.location) is unavailable: \(error.message)\(outcome)")
     }
 
     private static func seconds(_ duration: Duration) -> TimeInterval {

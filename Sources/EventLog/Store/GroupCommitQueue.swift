@@ -6,6 +6,29 @@ struct PendingAppend: Sendable {
     let completion: EventStore.AppendCompletion
 }
 
+/// What waits for the writer thread: an append, or a read barrier (a store over a shared log
+/// brings its mirror up to the shared head, then calls it).
+enum QueuedWork: Sendable {
+    case append(PendingAppend)
+    case barrier(@Sendable (Result<Void, any Error>) -> Void)
+
+    /// The bytes it adds to a batch.
+    var byteCount: Int {
+        switch self {
+        case .append(let append): append.request.byteCount
+        case .barrier: 0
+        }
+    }
+
+    /// Answers it with a failure.
+    func fail(_ error: any Error) {
+        switch self {
+        case .append(let append): append.completion(.failure(error))
+        case .barrier(let completion): completion(.failure(error))
+        }
+    }
+}
+
 /// The hand-off between appenders and the store's writer thread.
 ///
 /// Appenders enqueue; the writer takes everything waiting (up to a count and a byte budget) as
@@ -13,51 +36,51 @@ struct PendingAppend: Sendable {
 final class GroupCommitQueue: @unchecked Sendable {
     // All state is guarded by `condition`.
     private let condition = NSCondition()
-    private var waiting: [PendingAppend] = []
+    private var waiting: [QueuedWork] = []
     private var isClosed = false
 
-    /// Queues an append and wakes the writer.
+    /// Queues work and wakes the writer.
     /// - Throws: ``EventStoreError/Code/closed`` once ``close()`` was called.
-    func enqueue(_ append: PendingAppend) throws(EventStoreError) {
+    func enqueue(_ work: QueuedWork) throws(EventStoreError) {
         condition.lock()
         defer { condition.unlock() }
         guard !isClosed else { throw EventStoreError(.closed, "the event store is closed") }
-        waiting.append(append)
+        waiting.append(work)
         condition.signal()
     }
 
     /// What the writer gets from ``nextBatch(maxCount:maxBytes:until:)``.
     enum Next {
-        /// The oldest waiting appends: at least one.
-        case appends([PendingAppend])
+        /// The oldest waiting work: at least one.
+        case work([QueuedWork])
         /// Nothing came before the deadline.
         case idle
         /// The queue is closed and empty.
         case closed
     }
 
-    /// Blocks until appends wait (or `deadline`, when given, passes), then takes the oldest ones:
+    /// Blocks until work waits (or `deadline`, when given, passes), then takes the oldest:
     /// at least one, and more while they fit in `maxCount` and `maxBytes`.
     func nextBatch(maxCount: Int, maxBytes: Int, until deadline: Date?) -> Next {
         condition.lock()
         defer { condition.unlock() }
         while waiting.isEmpty && !isClosed {
             if let deadline {
-                guard condition.wait(until: deadline) else { return waiting.isEmpty ? .idle : .appends(removeBatch(maxCount: maxCount, maxBytes: maxBytes)) }
+                guard condition.wait(until: deadline) else { return waiting.isEmpty ? .idle : .work(removeBatch(maxCount: maxCount, maxBytes: maxBytes)) }
             } else {
                 condition.wait()
             }
         }
         guard !waiting.isEmpty else { return .closed }
-        return .appends(removeBatch(maxCount: maxCount, maxBytes: maxBytes))
+        return .work(removeBatch(maxCount: maxCount, maxBytes: maxBytes))
     }
 
-    /// Removes and returns the oldest waiting appends that fit; at least one. Call with the lock held.
-    private func removeBatch(maxCount: Int, maxBytes: Int) -> [PendingAppend] {
+    /// Removes and returns the oldest waiting work that fits; at least one. Call with the lock held.
+    private func removeBatch(maxCount: Int, maxBytes: Int) -> [QueuedWork] {
         var count = 1
-        var bytes = waiting[0].request.byteCount
-        while count < min(maxCount, waiting.count), bytes + waiting[count].request.byteCount <= maxBytes {
-            bytes += waiting[count].request.byteCount
+        var bytes = waiting[0].byteCount
+        while count < min(maxCount, waiting.count), bytes + waiting[count].byteCount <= maxBytes {
+            bytes += waiting[count].byteCount
             count += 1
         }
         let batch = Array(waiting.prefix(count))

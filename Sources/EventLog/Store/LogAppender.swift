@@ -19,8 +19,8 @@ struct LogAppender {
     private let timestamp: Int64
     /// The records appended in this transaction, in order.
     private(set) var appended: [RecordedEvent] = []
-    /// The stored size of each of ``appended``, in bytes.
-    private(set) var appendedSizes: [Int] = []
+    /// The stored bytes of each of ``appended``.
+    private(set) var appendedBytes: [[UInt8]] = []
     /// Sessions this transaction appended to: their head version, and their new messages' positions.
     private var heads: [String: UInt64] = [:]
     private var messages: [String: [String: EventPosition]] = [:]
@@ -114,7 +114,7 @@ struct LogAppender {
                         hash: hash
                     )
                 )
-                appendedSizes.append(record.count)
+                appendedBytes.append(record)
                 lastSequence = sequence
                 lastHash = hash
                 positions.append(position)
