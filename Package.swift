@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -39,6 +41,18 @@ let package = Package(
                 "CLMDB",
                 "JSON",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The shared log of record on PostgreSQL (a fleet of daemons): a `SharedLog` over postgres-nio.
+        .target(
+            name: "PostgresLog",
+            dependencies: [
+                "EventLog",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -90,6 +104,7 @@ let package = Package(
                 "ConvLog",
                 "Projections",
                 "EventLog",
+                "PostgresLog",
                 "LLMRewriter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,6 +128,7 @@ let package = Package(
                 "JSONRPC",
                 "ConvLogRPC",
                 "ConvLogClient",
+                "PostgresLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/convlog"
@@ -160,6 +176,10 @@ let package = Package(
                 "EventLog", "JSON", "Projections", "ConvLog", "JSONRPC", "ConvLogRPC", "RPCServer", "ConvLogClient", "convlogd",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "PostgresLogTests",
+            dependencies: ["PostgresLog"]
         ),
         .testTarget(
             name: "FollowUpTests",

@@ -265,6 +265,9 @@ public enum OpenRPCDocument {
         },
         {
           "$ref": "#/components/errors/StorageFull"
+        },
+        {
+          "$ref": "#/components/errors/StoreUnavailable"
         }
       ]
     },
@@ -368,6 +371,9 @@ public enum OpenRPCDocument {
         },
         {
           "$ref": "#/components/errors/StorageFull"
+        },
+        {
+          "$ref": "#/components/errors/StoreUnavailable"
         }
       ]
     },
@@ -715,6 +721,7 @@ public enum OpenRPCDocument {
       "PayloadTooLarge": { "code": -32004, "message": "Payload too large: a parameter or the request line exceeds the limit", "data": { "field": "the parameter at fault (absent for a too-long line, answered with id null)" } },
       "ShuttingDown": { "code": -32005, "message": "The daemon is stopping" },
       "StorageFull": { "code": -32006, "message": "Storage full: no space left on the device (or quota) holding the log, or the map reached its maximum size; nothing of the call was written, and appends succeed again once space is freed" },
+      "StoreUnavailable": { "code": -32010, "message": "Store unavailable: the daemon keeps its log in PostgreSQL (convlogd --store) and cannot reach it; nothing was written unless the message says the commit's outcome is unknown (a retry with the same messageId is safe). Every method that reads answers it too, since it must first see every write the other daemons acknowledged. The daemon answers again, without a restart, once the database is back" },
       "ThreadDeleted": {"code": -32007, "message": "A late write of a deleted thread: the checkpoint is at or below the newest deleted one", "data": {"field": "checkpointId"}},
       "MessageConflict": {"code": -32008, "message": "A message has a stored message's id but other content, or a reference names no stored message: send the channel as bytes, or the messages in full", "data": {"field": "values[channel].messages[i]"}},
       "SubscriberTooSlow": {"code": -32009, "message": "Subscriber too slow: more live events waited for this subscriber than the daemon holds (--subscriber-buffer); sent in a subscriptionEnded notification", "data": {"resumeFrom": "the first sequence not delivered: subscribe again from it"}}

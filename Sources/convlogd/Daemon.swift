@@ -6,6 +6,7 @@ import LLMRewriter
 import Logging
 import Projections
 import RPCServer
+import PostgresLog
 import ServiceLifecycle
 import Synchronization
 import ConvLogRPC
@@ -37,8 +38,14 @@ struct Daemon: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The Unix socket to listen on. [CONVLOG_SOCKET]", valueName: "path"))
     var socket: String?
 
-    @Option(help: ArgumentHelp("fsync (every acknowledged write is on disk) or nosync (faster; a power loss may lose the last writes). [CONVLOG_DURABILITY]", valueName: "mode"))
+    @Option(help: ArgumentHelp("fsync (every acknowledged write is on disk) or nosync (faster; a power loss may lose the last writes). With --store it is the local mirror's (default nosync: PostgreSQL holds every acknowledged write). [CONVLOG_DURABILITY]", valueName: "mode"))
     var durability: String?
+
+    @Option(help: ArgumentHelp("Keep the log of record in PostgreSQL, shared with other daemons: postgres://USER@HOST:PORT/DB (or ?host=/socket/dir); --data-dir then holds this daemon's mirror. No password in the URL. [CONVLOG_STORE]", valueName: "url"))
+    var store: String?
+
+    @Option(name: .customLong("store-password-file"), help: ArgumentHelp("A file holding the PostgreSQL password (else CONVLOG_STORE_PASSWORD, if set). [CONVLOG_STORE_PASSWORD_FILE]", valueName: "path"))
+    var storePasswordFile: String?
 
     @Option(help: ArgumentHelp("Messages kept per session for getContext (a change rebuilds the window). [CONVLOG_WINDOW]", valueName: "n"))
     var window: Int?
@@ -94,9 +101,12 @@ struct Daemon: AsyncParsableCommand {
             var storeConfiguration = EventStore.Configuration()
             storeConfiguration.durability = settings.durability
             if settings.metricsListen != nil { storeConfiguration.commitObserver = DaemonMetrics.recordCommit }
+            storeConfiguration.sharedLog = try settings.store.map { try PostgresSharedLog($0, logger: logger) }
             views = try ConversationViews.open(directory: settings.dataDirectory, configuration: storeConfiguration, windowCapacity: settings.window)
         } catch {
-            logger.critical("cannot open the data directory", metadata: ["dataDir": "\(settings.dataDirectory.path)", "error": "\(error)"])
+            var metadata: Logger.Metadata = ["dataDir": "\(settings.dataDirectory.path)", "error": "\(error)"]
+            if let store = settings.store { metadata["store"] = "\(store)" }
+            logger.critical("cannot open the event log", metadata: metadata)
             throw ExitCode.failure
         }
         let eventCount = try views.store.counts().events
@@ -105,6 +115,7 @@ struct Daemon: AsyncParsableCommand {
             metadata: [
                 "dataDir": "\(settings.dataDirectory.path)", "events": "\(eventCount)",
                 "durability": "\(settings.durability.rawValue)", "window": "\(views.window.capacity)",
+                "store": "\(settings.store.map(String.init(describing:)) ?? "local")",
             ]
         )
         let started = ContinuousClock.now

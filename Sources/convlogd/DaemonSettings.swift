@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import LLMRewriter
 import Logging
+import PostgresLog
 import Projections
 
 /// The daemon's settings: each from its flag, else its environment variable, else the default.
@@ -10,6 +11,8 @@ struct DaemonSettings {
     var dataDirectory: URL
     var socket: URL
     var durability: EventStore.Durability
+    /// The shared log of record in PostgreSQL, or nil: the data directory's own log is it.
+    var store: PostgresLocation?
     var window: Int?
     var maxFrameBytes: Int
     var allowedUIDs: [UInt32]
@@ -40,7 +43,17 @@ struct DaemonSettings {
             throw Invalid(description: "--socket path is longer than 107 bytes (a Unix socket limit): \(socket.path)")
         }
 
-        let durabilityText = value(flags.durability, "CONVLOG_DURABILITY") ?? "fsync"
+        if let url = value(flags.store, "CONVLOG_STORE") {
+            let password = try Self.storePassword(file: value(flags.storePasswordFile, "CONVLOG_STORE_PASSWORD_FILE"), environment: environment)
+            do {
+                store = try PostgresLocation(url: url, password: password)
+            } catch {
+                throw Invalid(description: "--store: \(error)")
+            }
+        }
+
+        // With a shared log, the local log is a mirror: PostgreSQL makes acknowledged writes durable.
+        let durabilityText = value(flags.durability, "CONVLOG_DURABILITY") ?? (store == nil ? "fsync" : "nosync")
         guard let durability = EventStore.Durability(rawValue: durabilityText) else {
             throw Invalid(description: "--durability must be fsync or nosync, not \(durabilityText)")
         }
@@ -115,5 +128,16 @@ struct DaemonSettings {
             throw Invalid(description: "--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         logLevel = level
+    }
+
+    /// The PostgreSQL password: the file's first line, else `CONVLOG_STORE_PASSWORD`, else none.
+    private static func storePassword(file: String?, environment: [String: String]) throws -> String? {
+        guard let file else { return environment["CONVLOG_STORE_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 } }
+        do {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+        } catch {
+            throw Invalid(description: "--store-password-file: cannot read \(file): \(error.localizedDescription)")
+        }
     }
 }

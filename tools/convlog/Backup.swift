@@ -21,6 +21,7 @@ struct Backup: ParsableCommand {
     @Argument(help: "The directory to copy into.") var destination: String
 
     func run() throws {
+        try log.refuseStore("backup copies a data directory; back a shared log up with PostgreSQL's own tools (pg_dump -t 'convlog_*', or pg_basebackup)")
         let started = ContinuousClock.now
         let report = try LogBackup.backup(from: log.directory, to: URL(fileURLWithPath: destination, isDirectory: true))
         let elapsed = ContinuousClock.now - started

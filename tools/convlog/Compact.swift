@@ -24,6 +24,7 @@ struct Compact: ParsableCommand {
     @OptionGroup var log: LogOptions
 
     func run() throws {
+        try log.refuseStore("compact rewrites a data directory; in PostgreSQL erased payloads are deleted rows: VACUUM convlog_payloads reclaims them")
         if let pid = log.runningDaemonPID() {
             throw CLIError("convlogd (pid \(pid)) holds \(log.directory.path): stop it before compacting (the file is replaced)")
         }

@@ -3,6 +3,7 @@ import ConvLog
 import EventLog
 import Foundation
 import Glibc
+import PostgresLog
 import Projections
 
 /// How every offline command finds the log: `--data-dir`, or the directory of the daemon's `--socket`.
@@ -19,8 +20,38 @@ struct LogOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The daemon's socket, to find its data directory (the socket's directory) when --data-dir is not given.", valueName: "path"))
     var socket: String?
 
+    @Option(help: ArgumentHelp("Read the shared log in PostgreSQL instead of a data directory: postgres://USER@HOST:PORT/DB (no password in the URL). [CONVLOG_STORE]", valueName: "url"))
+    var store: String?
+
+    @Option(name: .customLong("store-password-file"), help: ArgumentHelp("A file holding the PostgreSQL password (else CONVLOG_STORE_PASSWORD, if set).", valueName: "path"))
+    var storePasswordFile: String?
+
     func validate() throws {
         if socket != nil, dataDirectory != nil { throw ValidationError("give --data-dir or --socket, not both") }
+        if store != nil, dataDirectory != nil || socket != nil { throw ValidationError("give --store or a data directory (--data-dir, --socket), not both") }
+    }
+
+    /// The shared log named by `--store` (else `CONVLOG_STORE` when no data directory is named), or nil.
+    func sharedLocation() throws -> PostgresLocation? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = store ?? (dataDirectory == nil && socket == nil ? environment["CONVLOG_STORE"].flatMap { $0.isEmpty ? nil : $0 } : nil) else { return nil }
+        let password: String?
+        if let storePasswordFile {
+            guard let text = try? String(contentsOfFile: storePasswordFile, encoding: .utf8) else { throw CLIError("cannot read --store-password-file \(storePasswordFile)") }
+            password = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
+        } else {
+            password = environment["CONVLOG_STORE_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        do {
+            return try PostgresLocation(url: url, password: password)
+        } catch {
+            throw CLIError("--store: \(error)")
+        }
+    }
+
+    /// Refuses `--store` for a command that works on a data directory only, saying what to do instead.
+    func refuseStore(_ instead: String) throws {
+        if try sharedLocation() != nil { throw CLIError(instead) }
     }
 
     var directory: URL {
@@ -44,8 +75,11 @@ struct LogOptions: ParsableArguments {
         return count > 0 ? String(decoding: owner[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
     }
 
-    /// Opens the log read-only, with its projections as they were built.
+    /// Opens the log read-only, with its projections as they were built. With `--store`, copies
+    /// the whole shared log into a fresh temporary mirror first, checking every record against
+    /// the chain, and opens that (removed when the command exits).
     func openReadOnly() throws -> ConversationViews {
+        if let location = try sharedLocation() { return try openFreshMirror(of: location) }
         var configuration = EventStore.Configuration()
         configuration.readOnly = true
         return try open(configuration: configuration)
@@ -54,6 +88,23 @@ struct LogOptions: ParsableArguments {
     /// Opens the log for writing (used by rebuild); `windowCapacity` nil keeps the stored one.
     func openWritable(windowCapacity: Int?) throws -> ConversationViews {
         try open(configuration: EventStore.Configuration(), windowCapacity: windowCapacity)
+    }
+
+    private func openFreshMirror(of location: PostgresLocation) throws -> ConversationViews {
+        let directory = try TemporaryMirror.make()
+        var configuration = EventStore.Configuration()
+        configuration.durability = .nosync
+        do {
+            configuration.sharedLog = try PostgresSharedLog(location)
+            printError("reading the shared log at \(location) into \(directory.path)…")
+            return try ConversationViews.open(directory: directory, configuration: configuration)
+        } catch let error as SharedLogError {
+            throw CLIError("\(location): \(error.message)")
+        } catch let error as EventStoreError {
+            configuration.sharedLog?.close()
+            if error.code == .notAMirror { throw SharedChainFailure(description: "\(location): \(error.message)") }
+            throw CLIError("\(location): \(error.message)")
+        }
     }
 
     private func open(configuration: EventStore.Configuration, windowCapacity: Int? = nil) throws -> ConversationViews {
@@ -73,6 +124,31 @@ struct LogOptions: ParsableArguments {
             throw CLIError("\(directory.path) is not a readable convlog log (\(error))")
         }
     }
+}
+
+/// The temporary directories that hold a command's mirror of a shared log, removed at exit.
+enum TemporaryMirror {
+    nonisolated(unsafe) private static var directories: [String] = []
+
+    /// A new empty directory under $TMPDIR (mode 0700), removed when the process exits.
+    static func make() throws -> URL {
+        var template = Array((NSTemporaryDirectory() + "/convlog-mirror-XXXXXX").utf8CString)
+        guard let path = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+            throw CLIError("cannot create a temporary directory in \(NSTemporaryDirectory())")
+        }
+        if directories.isEmpty { atexit { TemporaryMirror.removeAll() } }
+        directories.append(path)
+        return URL(fileURLWithPath: path, isDirectory: true)
+    }
+
+    private static func removeAll() {
+        for path in directories { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+/// The shared log's records do not verify (found while copying them into a mirror).
+struct SharedChainFailure: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// A failure the CLI reports in one line and exits 1 for.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import PostgresLog
 
 /// `convlog rebuild`: refolds projections from the log.
 struct Rebuild: ParsableCommand {
@@ -12,6 +13,9 @@ struct Rebuild: ParsableCommand {
             the old tables until then) and applies the events appended meanwhile. \
             The window's size is the daemon's setting: while a daemon serves the log, a different \
             --window is refused (restart convlogd with --window N; it rebuilds the window on start).
+
+            With --store postgres://… it rebuilds the database's convlog_sessions table from \
+            convlog_events (each daemon's read models live in its --data-dir: rebuild them there).
 
             Examples:
               convlog rebuild
@@ -31,6 +35,18 @@ struct Rebuild: ParsableCommand {
     }
 
     func run() throws {
+        if let location = try log.sharedLocation() {
+            // The daemons' read models live in their mirrors (each rebuilds its own on start, or with
+            // --data-dir); the database's own projection is the sessions table.
+            do {
+                let shared = try PostgresSharedLog(location)
+                defer { shared.close() }
+                print("rebuilt convlog_sessions in \(location): \(try shared.rebuildSessionsTable()) sessions")
+            } catch let error as SharedLogError {
+                throw CLIError("\(location): \(error.message)")
+            }
+            return
+        }
         if let window, let pid = log.runningDaemonPID() {
             let served = try log.openReadOnly()
             let capacity = served.window.capacity

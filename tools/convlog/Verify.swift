@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Projections
 
 /// `convlog verify`: proves the log (and optionally the projections) are what was written.
 struct Verify: ParsableCommand {
@@ -11,9 +12,13 @@ struct Verify: ParsableCommand {
             projection is not what was written); 4 when a projection was built with other parameters \
             or by another convlog version (stale, not tampered: rebuild it).
 
+            With --store it reads every record of the shared log in PostgreSQL (into a temporary \
+            mirror), checking each against the chain, then checks the copy as a data directory.
+
             Examples:
               convlog verify
               convlog verify --data-dir /var/lib/convlog --projections
+              convlog verify --store postgres://convlog@db.internal/convlog
             """
     )
 
@@ -21,7 +26,13 @@ struct Verify: ParsableCommand {
     @Flag(help: "Also compare each projection with a fresh fold of the log (digests of every row).") var projections = false
 
     func run() throws {
-        let views = try log.openReadOnly()
+        let views: ConversationViews
+        do {
+            views = try log.openReadOnly()
+        } catch let failure as SharedChainFailure {
+            print("chain: FAILED: \(failure)")
+            throw ExitCode.integrityFailure
+        }
         defer { views.store.close() }
         var progress = ProgressReporter(label: "verify", total: UInt64(try views.store.counts().events))
         let report = try views.store.verify { progress.update($0) }

@@ -9,7 +9,7 @@ public struct EventHash: Sendable, Hashable, CustomStringConvertible {
     /// The `prevHash` of the first record of a log: 32 zero bytes.
     public static let genesis = EventHash(bytes: [UInt8](repeating: 0, count: 32))
 
-    init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         precondition(bytes.count == 32, "an event hash has 32 bytes")
         self.bytes = bytes
     }

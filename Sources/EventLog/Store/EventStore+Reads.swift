@@ -4,6 +4,11 @@ public struct ChainHead: Sendable, Hashable {
     public var sequence: UInt64
     /// Its hash (``EventHash/genesis`` for an empty log).
     public var hash: EventHash
+
+    public init(sequence: UInt64, hash: EventHash) {
+        self.sequence = sequence
+        self.hash = hash
+    }
 }
 
 /// The order in which a session's events are read.
@@ -20,6 +25,22 @@ extension EventStore {
                 var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(start))
                 while let current = entry, records.count < limit {
                     records.append(try EventCodec.decodeRecord(current.value))
+                    entry = try cursor.next()
+                }
+                return records
+            }
+        }
+    }
+
+    /// Up to `limit` records after sequence `after`, in log order, as their stored bytes (to copy
+    /// the log elsewhere byte for byte, as `convlog migrate` does).
+    public func storedRecords(after: UInt64, limit: Int) throws -> [[UInt8]] {
+        try environment.read { txn in
+            try txn.withCursor(schema.events) { cursor in
+                var records: [[UInt8]] = []
+                var entry = try cursor.seek(atOrAfter: LogSchema.sequenceKey(after + 1))
+                while let current = entry, records.count < limit {
+                    records.append(Array(current.value))
                     entry = try cursor.next()
                 }
                 return records

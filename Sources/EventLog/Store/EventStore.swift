@@ -269,16 +269,22 @@ private struct LogWriter: Sendable {
             return appends.isEmpty ? false : commit(appends)
         }
         let unit: any SharedLogUnit
-        var deleted = false
         do {
             unit = try shared.begin(appending: !appends.isEmpty)
+        } catch {
+            let failure = Self.unavailable(error, shared)
+            for work in batch { work.fail(failure) }
+            return false
+        }
+        defer { unit.end() }
+        let deleted: Bool
+        do {
             deleted = try mirror(through: unit)
         } catch {
             let failure = Self.unavailable(error, shared)
             for work in batch { work.fail(failure) }
-            return deleted
+            return false
         }
-        defer { unit.end() }
         for case .barrier(let completion) in batch { completion(.success(())) }
         guard !appends.isEmpty else { return deleted }
         return commit(appends, sharing: unit) || deleted

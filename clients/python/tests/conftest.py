@@ -83,6 +83,67 @@ class DaemonProcess:
             self.process = None
 
 
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster on a Unix socket in a temporary directory the postgres user
+    owns (PostgreSQL refuses to run as root), started and stopped by the test."""
+
+    def __init__(self) -> None:
+        import glob
+        import shutil
+
+        initdbs = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if os.geteuid() != 0 or not initdbs:
+            pytest.skip("needs root and Debian's postgresql (make test installs it)")
+        self.bindir = os.path.dirname(initdbs[-1])
+        self.directory = tempfile.mkdtemp(prefix="convlog-pg-", dir="/tmp")
+        shutil.chown(self.directory, "postgres", "postgres")
+        subprocess.run(self._as_postgres(f"{self.bindir}/initdb", "-D", f"{self.directory}/data", "-A", "trust", "-U", "postgres", "--no-sync"),
+                       check=True, capture_output=True, timeout=120)
+        self.start()
+
+    @property
+    def url(self) -> str:
+        """The database as convlog's --store takes it."""
+        return f"postgres://postgres@/postgres?host={self.directory}"
+
+    @staticmethod
+    def _as_postgres(*command: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *command]
+
+    def _pg_ctl(self, *arguments: str) -> None:
+        subprocess.run(self._as_postgres(f"{self.bindir}/pg_ctl", "-D", f"{self.directory}/data", *arguments), check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._pg_ctl("-w", "-l", f"{self.directory}/log", "-o", f"-k {self.directory} -c listen_addresses='' -c fsync=off", "start")
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "-w", "stop")
+
+    def psql(self, *arguments: str) -> str:
+        """Runs psql as the postgres user; returns its unaligned output."""
+        done = subprocess.run(self._as_postgres("psql", "-h", self.directory, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", *arguments),
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def remove(self) -> None:
+        import shutil
+
+        subprocess.run(self._as_postgres(f"{self.bindir}/pg_ctl", "-D", f"{self.directory}/data", "-m", "immediate", "-w", "stop"),
+                       capture_output=True, timeout=120)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL cluster (see PostgresCluster), removed after the test."""
+    cluster = PostgresCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 @pytest.fixture
 def daemon_process():
     """A convlogd the test starts, stops, kills and restarts itself (stopped at the end)."""

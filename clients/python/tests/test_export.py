@@ -69,50 +69,18 @@ def test_export_loads_into_duckdb_exactly_once(daemon_process, tmp_path):
     assert [json.loads(line)["session_id"] for line in jsonl.stdout.splitlines()] == ["a"]
 
 
-@pytest.fixture
-def postgres():
-    """A throwaway PostgreSQL cluster on a Unix socket (as the postgres user: it refuses root);
-    yields its socket directory, which the postgres user owns."""
-    import glob
-    import os
-    import shutil
-    import subprocess
-    import tempfile
-
-    initdbs = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if os.geteuid() != 0 or not initdbs:
-        pytest.skip("needs root and Debian's postgresql (make test installs it)")
-    bindir = os.path.dirname(initdbs[-1])
-    directory = tempfile.mkdtemp(prefix="convlog-pg-", dir="/tmp")
-    shutil.chown(directory, "postgres", "postgres")
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_postgres + [f"{bindir}/initdb", "-D", f"{directory}/data", "-A", "trust", "-U", "postgres", "--no-sync"],
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run(as_postgres + [f"{bindir}/pg_ctl", "-D", f"{directory}/data", "-w", "-l", f"{directory}/log",
-                                  "-o", f"-k {directory} -c listen_addresses='' -c fsync=off", "start"], check=True, capture_output=True, timeout=120)
-    try:
-        yield directory
-    finally:
-        subprocess.run(as_postgres + [f"{bindir}/pg_ctl", "-D", f"{directory}/data", "-m", "fast", "-w", "stop"], capture_output=True, timeout=120)
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 def test_export_loads_into_postgresql_with_the_schema_file(daemon_process, postgres):
     import shutil
-    import subprocess
 
-    def psql(*arguments: str) -> str:
-        done = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-h", postgres, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
-                               "-qAt", *arguments], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+    psql = postgres.psql
+    directory = postgres.directory
 
     client = Client(daemon_process.start())
     client.create(session_id="a", user_id="ana", context={"db": "chinook"})
     client.add("a", "user", 'Artists, "quoted", with commas,\nand newlines?', metadata={"k": "x,y"}, message_id="q1")
     client.add("a", "assistant", {"rows": [86]}, message_id="a1")
     # The whole file runs in psql: the PostgreSQL statements are live, the rest are comments.
-    schema = f"{postgres}/warehouse.sql"
+    schema = f"{directory}/warehouse.sql"
     shutil.copy(REPO / "schema" / "warehouse.sql", schema)
     psql("-f", schema)
     text = (REPO / "schema" / "warehouse.sql").read_text()
@@ -120,11 +88,11 @@ def test_export_loads_into_postgresql_with_the_schema_file(daemon_process, postg
     script = "\n".join(line[5:] for line in loading.splitlines() if line.startswith("--   "))
     for rounds in range(2):  # a second, identical load adds nothing
         for table, name in [("message_history", "messages.csv"), ("sessions", "sessions.csv")]:
-            export(daemon_process.data_dir, table, f"{postgres}/{name}")
-            shutil.chown(f"{postgres}/{name}", "postgres", "postgres")
-        load_file = f"{postgres}/load.sql"
+            export(daemon_process.data_dir, table, f"{directory}/{name}")
+            shutil.chown(f"{directory}/{name}", "postgres", "postgres")
+        load_file = f"{directory}/load.sql"
         with open(load_file, "w") as handle:
-            handle.write(script.replace("'messages.csv'", f"'{postgres}/messages.csv'").replace("'sessions.csv'", f"'{postgres}/sessions.csv'"))
+            handle.write(script.replace("'messages.csv'", f"'{directory}/messages.csv'").replace("'sessions.csv'", f"'{directory}/sessions.csv'"))
         shutil.chown(load_file, "postgres", "postgres")
         psql("-f", load_file)
     rows = psql("-c", "SELECT message_id, role, content, metadata->>'k' FROM conversations.message_history ORDER BY sequence")

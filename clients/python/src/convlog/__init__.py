@@ -10,7 +10,8 @@ from .aio import AsyncClient
 from .client import Client
 from .errors import (
     ConvLogError, InternalError, InvalidParams, InvalidRequest, MessageConflict, MethodNotFound, ParseError, PayloadTooLarge,
-    SessionExists, SessionNotFound, ShuttingDown, StorageFull, SubscriberTooSlow, ThreadDeleted, TransportError, VersionConflict,
+    SessionExists, SessionNotFound, ShuttingDown, StorageFull, StoreUnavailable, SubscriberTooSlow, ThreadDeleted, TransportError,
+    VersionConflict,
 )
 from .subscription import AsyncSubscription, Subscription
 from .types import (
@@ -21,7 +22,7 @@ from .types import (
 __all__ = [
     "AddedMessage", "AsyncClient", "AsyncSubscription", "Client", "Context", "ContextUpdate", "ConvLogError", "CreatedSession", "Event", "EventPage",
     "FollowUpAnalysis", "Health", "InternalError", "InvalidParams", "InvalidRequest", "Message", "MessageConflict", "MethodNotFound", "ParseError",
-    "PayloadTooLarge", "Session", "SessionExists", "SessionNotFound", "SessionPage", "ShuttingDown", "Stats", "StorageFull",
+    "PayloadTooLarge", "Session", "SessionExists", "SessionNotFound", "SessionPage", "ShuttingDown", "Stats", "StorageFull", "StoreUnavailable",
     "SubscriberTooSlow", "Subscription", "ThreadDeleted", "Topic", "TransportError", "VersionConflict", "default_socket_path",
 ]
 __version__ = "0.3.0"

@@ -102,11 +102,19 @@ class SubscriberTooSlow(ConvLogError):
         return self.data.get("resumeFrom") if isinstance(self.data, dict) else None
 
 
+class StoreUnavailable(ConvLogError):
+    """The daemon's shared store (PostgreSQL) cannot be reached. Nothing was written, unless the
+    message says the outcome of the commit is unknown: a retry with the same ``message_id`` is
+    safe either way. The daemon answers again once the database is back."""
+    code = -32010
+
+
 _BY_CODE: dict[int, type[ConvLogError]] = {
     cls.code: cls  # type: ignore[misc]
     for cls in (
         ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, SessionNotFound,
         SessionExists, VersionConflict, PayloadTooLarge, ShuttingDown, StorageFull, ThreadDeleted, MessageConflict, SubscriberTooSlow,
+        StoreUnavailable,
     )
 }
 

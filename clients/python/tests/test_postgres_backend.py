@@ -1,0 +1,309 @@
+"""The PostgreSQL backend: several real convlogd on one real PostgreSQL (a throwaway cluster)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+
+import pytest
+
+from conftest import DaemonProcess, cli
+from convlog import Client, ConvLogError, StoreUnavailable, VersionConflict
+
+
+@pytest.fixture
+def fleet(postgres):
+    """Starts daemons on the shared store: fleet(n) returns n DaemonProcess, each with its own mirror."""
+    directories: list[tempfile.TemporaryDirectory] = []
+    daemons: list[DaemonProcess] = []
+
+    def start(count: int, *options: str) -> list[DaemonProcess]:
+        for _ in range(count):
+            directory = tempfile.TemporaryDirectory(prefix="convlog-fleet-", dir="/tmp")
+            directories.append(directory)
+            daemon = DaemonProcess(directory.name)
+            daemon.start("--store", postgres.url, *options)
+            daemons.append(daemon)
+        return daemons[-count:]
+
+    try:
+        yield start
+    finally:
+        for daemon in daemons:
+            daemon.kill()
+        for directory in directories:
+            directory.cleanup()
+
+
+def texts(client: Client, session: str, window: int = 1000) -> list[str]:
+    return [message.content for message in client.get_context(session, window=window).messages]
+
+
+def test_a_conversation_continues_on_another_daemon(fleet, postgres):
+    a, b = fleet(2)
+    with Client(a.socket_path) as on_a, Client(b.socket_path) as on_b:
+        on_a.create(session_id="s", user_id="ana")
+        on_a.add("s", "user", "How many artists start with A-E?", message_id="q1")
+        # Read-your-writes across daemons: b answers with a's acknowledged write at once.
+        on_b.add("s", "assistant", "42", message_id="a1")
+        assert texts(on_a, "s") == ["How many artists start with A-E?", "42"]
+        assert texts(on_b, "s") == ["How many artists start with A-E?", "42"]
+        analysis = on_b.analyze_follow_up("s", "Who are those artists?")
+        assert analysis.is_follow_up
+
+        # A retry of q1 on the other daemon is a duplicate with the first position.
+        first = on_a.add("s", "user", "retry", message_id="q2")
+        retry = on_b.add("s", "user", "retry", message_id="q2")
+        assert retry.duplicate and retry.sequence == first.sequence and retry.version == first.version
+
+        # expectedVersion is checked against every daemon's writes.
+        version = on_b.get_session("s").version
+        on_a.add("s", "user", "next", expected_version=version)
+        with pytest.raises(VersionConflict) as conflict:
+            on_b.add("s", "user", "stale", expected_version=version)
+        assert conflict.value.actual == version + 1
+
+        # A session created on one daemon exists for the other.
+        with pytest.raises(ConvLogError) as exists:
+            on_b.create(session_id="s")
+        assert exists.value.code == -32002
+
+    # The database's own tables: one chain, the sessions projection in step.
+    assert postgres.psql("-c", "SELECT count(*) FROM convlog_events") == f"{on_a.stats().head_sequence}\n"
+    assert postgres.psql("-c", "SELECT version, deleted FROM convlog_sessions WHERE session_id = 's'") == f"{version + 1}|f\n"
+    # Insert only: the database refuses to change a record.
+    refused = cli_psql_error(postgres, "UPDATE convlog_events SET type = 'X' WHERE sequence = 1")
+    assert "append-only" in refused
+
+
+def cli_psql_error(postgres, sql: str) -> str:
+    import subprocess
+
+    done = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-h", postgres.directory, "-d", "postgres", "-c", sql],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    return done.stderr
+
+
+def test_concurrent_writers_through_two_daemons_keep_one_order(fleet, postgres):
+    daemons = fleet(2)
+    sessions = [f"s{i}" for i in range(4)]
+    with Client(daemons[0].socket_path) as setup:
+        for session in sessions:
+            setup.create(session_id=session)
+    acknowledged: dict[str, list[tuple[str, int]]] = {session: [] for session in sessions}
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            with Client(daemons[index % 2].socket_path, timeout=30) as client:
+                for n in range(40):
+                    session = sessions[(index + n) % len(sessions)]
+                    message_id = f"w{index}-{n}"
+                    added = client.add(session, "user", message_id, message_id=message_id)
+                    # Every other message is retried on the other daemon: still one message.
+                    if n % 2 == 0:
+                        with Client(daemons[(index + 1) % 2].socket_path, timeout=30) as other:
+                            again = other.add(session, "user", message_id, message_id=message_id)
+                        assert again.duplicate and again.sequence == added.sequence
+                    with lock:
+                        acknowledged[session].append((message_id, added.version))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    for daemon in daemons:
+        with Client(daemon.socket_path) as client:
+            for session in sessions:
+                stored = client.get_context(session, window=1000).messages
+                # Each acknowledged message once, in version order, the same on both daemons.
+                assert sorted(m.message_id for m in stored) == sorted(m for m, _ in acknowledged[session])
+                versions = {m: v for m, v in acknowledged[session]}
+                assert [m.message_id for m in stored] == sorted(versions, key=versions.get)
+    verified = cli("verify", "--store", postgres.url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"chain: ok, {6 * 40 + len(sessions)} events" in verified.stdout
+
+
+def load(socket_path: str, session: str, acknowledged: list[str], failures: list[int], stop: threading.Event) -> None:
+    """Adds messages until stopped, recording each acknowledged id and each error code."""
+    n = 0
+    while not stop.is_set():
+        message_id = f"{session}-{n}"
+        try:
+            with Client(socket_path, timeout=15) as client:
+                while not stop.is_set():
+                    client.add(session, "user", message_id, message_id=message_id, create_if_missing=True)
+                    acknowledged.append(message_id)
+                    n += 1
+                    message_id = f"{session}-{n}"
+        except ConvLogError as error:
+            failures.append(error.code)
+            time.sleep(0.05)
+        except OSError:
+            failures.append(0)  # the daemon is gone
+            time.sleep(0.05)
+
+
+def test_sigkill_of_one_daemon_under_load_loses_no_acknowledged_write(fleet, postgres):
+    a, b = fleet(2)
+    stop = threading.Event()
+    on_a: list[str] = []
+    on_b: list[str] = []
+    failures: list[int] = []
+    threads = [threading.Thread(target=load, args=(a.socket_path, "ka", on_a, failures, stop)),
+               threading.Thread(target=load, args=(b.socket_path, "kb", on_b, failures, stop))]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    a.kill()
+    time.sleep(1.0)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(on_a) > 10 and len(on_b) > 10
+    with Client(b.socket_path) as client:
+        stored_a = [m.message_id for m in client.get_context("ka", window=10_000).messages]
+        stored_b = [m.message_id for m in client.get_context("kb", window=10_000).messages]
+    # Every write a acknowledged before it died is in the shared log, in order; b went on.
+    assert stored_a[: len(on_a)] == on_a and len(stored_a) <= len(on_a) + 1
+    assert stored_b == on_b
+    # a restarts on its mirror and catches up with what b wrote meanwhile.
+    a.start("--store", postgres.url)
+    with Client(a.socket_path) as client:
+        assert [m.message_id for m in client.get_context("kb", window=10_000).messages] == on_b
+    verified = cli("verify", "--store", postgres.url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_postgres_restart_under_load_answers_typed_errors_then_resumes(fleet, postgres):
+    (a,) = fleet(1)
+    stop = threading.Event()
+    acknowledged: list[str] = []
+    failures: list[int] = []
+    thread = threading.Thread(target=load, args=(a.socket_path, "r", acknowledged, failures, stop))
+    thread.start()
+    time.sleep(1.0)
+    postgres.stop()
+    time.sleep(1.0)
+    with Client(a.socket_path) as client:
+        with pytest.raises(StoreUnavailable) as unavailable:
+            client.get_context("r")
+        assert "unavailable" in unavailable.value.message
+        assert client.health()  # the daemon itself is fine
+    before = len(acknowledged)
+    postgres.start()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < before + 20 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    thread.join(timeout=60)
+    assert len(acknowledged) >= before + 20, "appends did not resume after PostgreSQL came back"
+    assert failures and set(failures) == {-32010}, failures
+    with Client(a.socket_path) as client:
+        stored = [m.message_id for m in client.get_context("r", window=10_000).messages]
+    # Every acknowledged write is there once; a write whose commit outcome was unknown may be too.
+    assert [m for m in stored if m in set(acknowledged)] == acknowledged
+    assert len(stored) <= len(acknowledged) + len(failures)
+
+
+def test_deleting_a_session_erases_its_payloads_in_postgres(fleet, postgres):
+    a, b = fleet(2)
+    with Client(a.socket_path) as on_a, Client(b.socket_path) as on_b:
+        on_a.create(session_id="secret")
+        on_a.add("secret", "user", "MARKER-payload-to-erase")
+        on_a.create(session_id="kept")
+        on_a.add("kept", "user", "MARKER-kept")
+        on_b.delete_session("secret", reason="user request")
+        with pytest.raises(ConvLogError) as gone:
+            on_a.get_context("secret")
+        assert gone.value.code == -32001
+    rows = postgres.psql("-c", "SELECT count(*) FROM convlog_payloads WHERE position('MARKER'::bytea in payload) > 0")
+    assert rows == "1\n"  # only the kept session's message
+    assert postgres.psql("-c", "SELECT deleted FROM convlog_sessions WHERE session_id = 'secret'") == "t\n"
+    verified = cli("verify", "--store", postgres.url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_migrate_moves_a_local_log_into_postgres_with_its_chain(daemon_process, fleet, postgres):
+    with Client(daemon_process.start()) as client:
+        client.create(session_id="m", user_id="ana", context={"db": "chinook"})
+        for n in range(30):
+            client.add("m", "user" if n % 2 == 0 else "assistant", f"message {n}", message_id=f"m{n}")
+        client.create(session_id="gone")
+        client.add("gone", "user", "bye")
+        client.delete_session("gone")
+        local_context = client.get_context("m", window=100)
+    daemon_process.stop()
+    local = cli("verify", "--data-dir", daemon_process.data_dir)
+    assert local.returncode == 0
+    migrated = cli("migrate", "--from", daemon_process.data_dir, "--to", postgres.url)
+    assert migrated.returncode == 0, migrated.stderr
+    again = cli("migrate", "--from", daemon_process.data_dir, "--to", postgres.url)  # resumes: nothing to copy
+    assert again.returncode == 0, again.stderr
+    shared = cli("verify", "--store", postgres.url)
+    assert shared.returncode == 0, shared.stdout + shared.stderr
+    # The same chain, to the same head hash.
+    assert local.stdout.split("head ")[1].split()[:2] == shared.stdout.split("head ")[1].split()[:2]
+    # A new daemon on the store serves the migrated conversation; the old directory is a valid mirror.
+    (fresh,) = fleet(1)
+    with Client(fresh.socket_path) as client:
+        assert client.get_context("m", window=100) == local_context
+        client.add("m", "user", "after the move")
+    daemon_process.start("--store", postgres.url)
+    with Client(daemon_process.socket_path) as client:
+        assert texts(client, "m")[-1] == "after the move"
+    # Another log refuses to go into this database.
+    with tempfile.TemporaryDirectory(dir="/tmp") as other:
+        other_daemon = DaemonProcess(other)
+        with Client(other_daemon.start()) as client:
+            client.create(session_id="other")
+        other_daemon.stop()
+        refused = cli("migrate", "--from", other_daemon.data_dir, "--to", postgres.url)
+        assert refused.returncode == 1 and "another convlog log" in refused.stderr
+    # Replay, stats and rebuild read the store too.
+    replay = cli("replay", "--store", postgres.url, "--session", "m", "--format", "jsonl")
+    assert replay.returncode == 0 and replay.stdout.count("\n") >= 31
+    rebuilt = cli("rebuild", "--store", postgres.url)
+    assert rebuilt.returncode == 0 and "2 sessions" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
+
+
+def test_tampering_in_postgres_is_caught_by_verify(fleet, postgres):
+    (a,) = fleet(1)
+    with Client(a.socket_path) as client:
+        client.create(session_id="t")
+        client.add("t", "user", "original")
+    a.stop()
+    postgres.psql("-c", "UPDATE convlog_payloads SET payload = replace(payload::text, 'original', 'forged!!')::bytea")
+    verified = cli("verify", "--store", postgres.url)
+    assert verified.returncode == 3, verified.stdout + verified.stderr
+    assert "FAILED" in verified.stdout and "altered" in verified.stdout
+
+
+def test_bad_store_settings_are_refused_clearly(postgres, tmp_path):
+    daemon = DaemonProcess(str(tmp_path))
+    with pytest.raises(RuntimeError) as password:
+        daemon.start("--store", "postgres://postgres:secret@localhost/postgres")
+    assert "password" in str(password.value) and "secret" not in str(password.value)
+    with pytest.raises(RuntimeError) as unreachable:
+        daemon.start("--store", f"postgres://postgres@/postgres?host={tmp_path}")
+    assert "cannot open the event log" in str(unreachable.value)
+    refused = cli("backup", "--store", postgres.url, str(tmp_path / "b"))
+    assert refused.returncode == 1 and "pg_dump" in refused.stderr
+    # A mirror of another database is refused, not mixed.
+    fresh = DaemonProcess(str(tmp_path / "x"))
+    with Client(fresh.start()) as client:
+        client.create(session_id="local-only")
+    fresh.stop()
+    with pytest.raises(RuntimeError) as mixed:
+        fresh.start("--store", postgres.url)
+    assert "past the shared log's head" in str(mixed.value)
+    assert os.path.exists(fresh.data_dir)
