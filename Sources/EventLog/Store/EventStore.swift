@@ -138,7 +138,14 @@ public final class EventStore: Sendable {
                 configuration: configuration,
                 appliedOnCommit: projectors.filter(\.appliesOnCommit)
             )
-            if let sharedLog { try writer.mirrorOrThrow(sharedLog) }
+            if let sharedLog {
+                do {
+                    try writer.mirrorOrThrow(sharedLog)
+                } catch {
+                    writerStopped.signal()  // no writer thread to wait for when deinit closes the store
+                    throw error
+                }
+            }
             let stopped = writerStopped
             let thread = Thread {
                 writer.run()
@@ -319,11 +326,11 @@ private struct LogWriter: Sendable {
         while true {
             let local = try environment.read { txn in try EventStore.head(schema: schema, txn: txn) }
             guard local.sequence <= unit.head.sequence else {
-                throw EventStoreError(.notAMirror, "the local log ends at sequence \(local.sequence), past the shared log's head \(unit.head.sequence)")
+                throw EventStoreError(.notAMirror, "the local log ends at sequence \(local.sequence), past the shared log's head \(unit.head.sequence)\(Self.notAMirrorAdvice)")
             }
             guard local.sequence < unit.head.sequence else {
                 guard local.hash == unit.head.hash else {
-                    throw EventStoreError(.notAMirror, "the local log's record \(local.sequence) is not the shared log's")
+                    throw EventStoreError(.notAMirror, "the local log's record \(local.sequence) is not the shared log's\(Self.notAMirrorAdvice)")
                 }
                 return deleted
             }
@@ -358,6 +365,10 @@ private struct LogWriter: Sendable {
             deleted = deleted || records.contains { if case .sessionDeleted = $0.event { true } else { false } }
         }
     }
+
+    /// What to do about a directory that is not a mirror of the shared log.
+    private static let notAMirrorAdvice =
+        ": this data directory is not a mirror of the shared log (another log, or another database); use an empty directory (it is filled from the shared log), or copy this log with `convlog migrate` into an empty database"
 
     /// Applies a committed record to the projections applied on commit (noting which it concerned),
     /// and notes a deletion's erasures.

@@ -88,7 +88,7 @@ def cli_psql_error(postgres, sql: str) -> str:
 
 
 def test_concurrent_writers_through_two_daemons_keep_one_order(fleet, postgres):
-    daemons = fleet(2)
+    daemons = fleet(2, "--window", "100")
     sessions = [f"s{i}" for i in range(4)]
     with Client(daemons[0].socket_path) as setup:
         for session in sessions:
@@ -154,7 +154,7 @@ def load(socket_path: str, session: str, acknowledged: list[str], failures: list
 
 
 def test_sigkill_of_one_daemon_under_load_loses_no_acknowledged_write(fleet, postgres):
-    a, b = fleet(2)
+    a, b = fleet(2, "--window", "10000")
     stop = threading.Event()
     on_a: list[str] = []
     on_b: list[str] = []
@@ -177,7 +177,7 @@ def test_sigkill_of_one_daemon_under_load_loses_no_acknowledged_write(fleet, pos
     assert stored_a[: len(on_a)] == on_a and len(stored_a) <= len(on_a) + 1
     assert stored_b == on_b
     # a restarts on its mirror and catches up with what b wrote meanwhile.
-    a.start("--store", postgres.url)
+    a.start("--store", postgres.url, "--window", "10000")
     with Client(a.socket_path) as client:
         assert [m.message_id for m in client.get_context("kb", window=10_000).messages] == on_b
     verified = cli("verify", "--store", postgres.url)
@@ -185,7 +185,7 @@ def test_sigkill_of_one_daemon_under_load_loses_no_acknowledged_write(fleet, pos
 
 
 def test_postgres_restart_under_load_answers_typed_errors_then_resumes(fleet, postgres):
-    (a,) = fleet(1)
+    (a,) = fleet(1, "--window", "10000")
     stop = threading.Event()
     acknowledged: list[str] = []
     failures: list[int] = []
@@ -282,7 +282,9 @@ def test_tampering_in_postgres_is_caught_by_verify(fleet, postgres):
         client.create(session_id="t")
         client.add("t", "user", "original")
     a.stop()
-    postgres.psql("-c", "UPDATE convlog_payloads SET payload = replace(payload::text, 'original', 'forged!!')::bytea")
+    changed = postgres.psql("-c", "UPDATE convlog_payloads SET payload = overlay(payload placing 'FORGED'::bytea "
+                            "from position('original'::bytea in payload) for 6) WHERE position('original'::bytea in payload) > 0 RETURNING sequence")
+    assert changed.strip().isdigit()
     verified = cli("verify", "--store", postgres.url)
     assert verified.returncode == 3, verified.stdout + verified.stderr
     assert "FAILED" in verified.stdout and "altered" in verified.stdout
