@@ -166,10 +166,6 @@ final class PostgresLogUnit: SharedLogUnit {
                     logger: log.queryLogger
                 ).wait()
             }
-            _ = try connection.query(
-                "UPDATE convlog_head SET sequence = \(Int64(last.event.sequence)), hash = \(ByteBuffer(bytes: last.event.hash.bytes))",
-                logger: log.queryLogger
-            ).wait()
         } catch {
             throw log.failure(error, on: connection, during: "appending records \(records[0].event.sequence)–\(last.event.sequence)")
         }
@@ -182,7 +178,8 @@ final class PostgresLogUnit: SharedLogUnit {
         }
     }
 
-    /// Inserts the records, their payloads and the sessions' rows in one statement.
+    /// Inserts the records and their payloads, upserts the sessions' rows and moves the head, in
+    /// one statement (one round trip).
     private func insert(_ records: [SharedRecord]) throws {
         var sessions: [String: (version: Int64, updated: Int64, deleted: Bool)] = [:]
         for record in records {
@@ -196,6 +193,7 @@ final class PostgresLogUnit: SharedLogUnit {
             sessions[event.sessionID] = (Int64(event.sessionVersion), event.timestamp, deleted)
         }
         let withPayload = records.filter { $0.payload != nil }
+        let last = records[records.count - 1].event
         let touched = sessions.sorted { $0.key < $1.key }
         _ = try connection.query(
             """
@@ -209,6 +207,8 @@ final class PostgresLogUnit: SharedLogUnit {
             ), new_payloads AS (
                 INSERT INTO convlog_payloads (sequence, payload)
                 SELECT * FROM unnest(\(withPayload.map { Int64($0.event.sequence) })::bigint[], \(withPayload.map { ByteBuffer(bytes: $0.payload ?? []) })::bytea[])
+            ), new_head AS (
+                UPDATE convlog_head SET sequence = \(Int64(last.sequence)), hash = \(ByteBuffer(bytes: last.hash.bytes))
             )
             INSERT INTO convlog_sessions AS s (session_id, version, updated_at, deleted)
             SELECT sid, v, to_timestamp(ms / 1000.0), d

@@ -43,10 +43,10 @@ class DaemonProcess:
         self.socket_path = os.path.join(directory, "d.sock")
         self.process: subprocess.Popen | None = None
 
-    def start(self, *options: str) -> str:
+    def start(self, *options: str, environment: dict[str, str] | None = None) -> str:
         self.process = subprocess.Popen(
             [str(daemon_binary()), "--data-dir", self.data_dir, "--socket", self.socket_path, "--log-level", "error", *options],
-            stderr=subprocess.PIPE,
+            stderr=subprocess.PIPE, env={**os.environ, **(environment or {})},
         )
         deadline = time.monotonic() + 20
         while True:
@@ -87,9 +87,13 @@ class PostgresCluster:
     """A throwaway PostgreSQL cluster on a Unix socket in a temporary directory the postgres user
     owns (PostgreSQL refuses to run as root), started and stopped by the test."""
 
-    def __init__(self) -> None:
+    def __init__(self, tcp_port: int | None = None) -> None:
+        """With `tcp_port`, it also listens on 127.0.0.1 at that port (else on its socket only)."""
         import glob
         import shutil
+
+        self.tcp_port = tcp_port
+        self.port = tcp_port or 5432
 
         initdbs = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if os.geteuid() != 0 or not initdbs:
@@ -104,7 +108,7 @@ class PostgresCluster:
     @property
     def url(self) -> str:
         """The database as convlog's --store takes it."""
-        return f"postgres://postgres@/postgres?host={self.directory}"
+        return f"postgres://postgres@/postgres?host={self.directory}&port={self.port}"
 
     @staticmethod
     def _as_postgres(*command: str) -> list[str]:
@@ -114,14 +118,24 @@ class PostgresCluster:
         subprocess.run(self._as_postgres(f"{self.bindir}/pg_ctl", "-D", f"{self.directory}/data", *arguments), check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
-        self._pg_ctl("-w", "-l", f"{self.directory}/log", "-o", f"-k {self.directory} -c listen_addresses='' -c fsync=off", "start")
+        listen = "127.0.0.1" if self.tcp_port else ""
+        self._pg_ctl("-w", "-l", f"{self.directory}/log", "-o", f"-k {self.directory} -p {self.port} -c listen_addresses='{listen}' -c fsync=off", "start")
+
+    def require_password(self, role: str) -> None:
+        """Makes `role` authenticate with its password (SCRAM) over TCP; everything else stays trusted."""
+        hba = f"{self.directory}/data/pg_hba.conf"
+        with open(hba) as handle:
+            rules = handle.read()
+        with open(hba, "w") as handle:
+            handle.write(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + rules)
+        self._pg_ctl("reload")
 
     def stop(self) -> None:
         self._pg_ctl("-m", "fast", "-w", "stop")
 
     def psql(self, *arguments: str) -> str:
         """Runs psql as the postgres user; returns its unaligned output."""
-        done = subprocess.run(self._as_postgres("psql", "-h", self.directory, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", *arguments),
+        done = subprocess.run(self._as_postgres("psql", "-h", self.directory, "-p", str(self.port), "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", *arguments),
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         return done.stdout

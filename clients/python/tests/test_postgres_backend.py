@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DaemonProcess, cli
+from conftest import DaemonProcess, PostgresCluster, cli
 from convlog import Client, ConvLogError, StoreUnavailable, VersionConflict
 
 
@@ -309,3 +309,34 @@ def test_bad_store_settings_are_refused_clearly(postgres, tmp_path):
         fresh.start("--store", postgres.url)
     assert "past the shared log's head" in str(mixed.value)
     assert os.path.exists(fresh.data_dir)
+
+
+def test_a_password_comes_from_a_file_or_the_environment_never_the_url(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cluster = PostgresCluster(tcp_port=port)
+    try:
+        cluster.psql("-c", "CREATE ROLE app LOGIN PASSWORD 's3cret-pw'")
+        cluster.psql("-c", "GRANT CREATE ON SCHEMA public TO app")
+        cluster.require_password("app")
+        url = f"postgres://app@127.0.0.1:{port}/postgres?sslmode=disable"
+        password_file = tmp_path / "password"
+        password_file.write_text("s3cret-pw\n")
+        password_file.chmod(0o600)
+        daemon = DaemonProcess(str(tmp_path / "d"))
+        with Client(daemon.start("--store", url, "--store-password-file", str(password_file))) as client:
+            client.create(session_id="p")
+        daemon.stop()
+        with Client(daemon.start("--store", url, environment={"CONVLOG_STORE_PASSWORD": "s3cret-pw"})) as client:
+            client.add("p", "user", "through the environment")
+        daemon.stop()
+        password_file.write_text("wrong\n")
+        with pytest.raises(RuntimeError) as refused:
+            daemon.start("--store", url, "--store-password-file", str(password_file))
+        assert "password authentication failed" in str(refused.value)
+        assert "wrong" not in str(refused.value)
+    finally:
+        cluster.remove()
