@@ -4,13 +4,12 @@ import PostgresNIO
 /// The tables of the shared log, created and migrated by the daemon (``PostgresSharedLog/open(_:)``).
 ///
 /// - `convlog_events`: one row per record, insert only (a trigger refuses updates, deletes and
-///   truncation): the sequence the database assigned, the session, its version, the type, the
+///   truncation): its sequence (the primary key: two daemons appending after the same head
+///   collide on it, and one of them builds its commit again), the session, its version, the type, the
 ///   time, the record's envelope (its stored bytes without the payload: exactly an erased record)
 ///   and its hash.
 /// - `convlog_payloads`: each record's payload, apart, so that erasing a deleted session's
 ///   messages deletes payload rows and never touches the chained records.
-/// - `convlog_head`: one row, the last record's sequence and hash; appenders lock it, which
-///   orders all appends of all daemons into one chain.
 /// - `convlog_sessions`: a projection kept in the same transactions: each session's version, last
 ///   update and whether it is deleted (for SQL readers and `stats`).
 /// - `convlog_migrations`: the migrations applied.
@@ -38,14 +37,6 @@ enum PostgresSchema {
                 payload bytea NOT NULL
             )
             """,
-            """
-            CREATE TABLE convlog_head (
-                singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-                sequence bigint NOT NULL,
-                hash bytea NOT NULL CHECK (length(hash) = 32)
-            )
-            """,
-            "INSERT INTO convlog_head (sequence, hash) VALUES (0, decode(repeat('00', 32), 'hex'))",
             """
             CREATE TABLE convlog_sessions (
                 session_id text PRIMARY KEY,

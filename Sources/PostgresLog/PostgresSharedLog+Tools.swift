@@ -12,46 +12,62 @@ extension PostgresSharedLog {
     /// - Throws: ``SharedLogError`` when the database holds another log, or a record of `source`
     ///   does not verify.
     public func copy(from source: EventStore, chunk: Int = 1_000, progress: (UInt64) -> Void = { _ in }) throws -> ChainHead {
-        var checkedPrefix = false
+        var head = try head()
+        try checkPrefix(head, of: source)
         while true {
-            let unit = try begin(appending: true)
-            defer { unit.end() }
-            if !checkedPrefix {
-                try checkPrefix(unit.head, of: source)
-                checkedPrefix = true
-            }
-            let stored = try source.storedRecords(after: unit.head.sequence, limit: chunk)
-            guard !stored.isEmpty else { return unit.head }
-            var verifier = ChainVerifier(after: unit.head)
+            let stored = try source.storedRecords(after: head.sequence, limit: chunk)
+            guard !stored.isEmpty else { return head }
+            var verifier = ChainVerifier(after: head)
             for bytes in stored {
                 let held = bytes.withUnsafeBytes { record in
                     LogSchema.sequenceKey(verifier.head.sequence + 1).withUnsafeBytes { verifier.check(key: $0, record: record) != nil }
                 }
                 guard held else { throw SharedLogError("the source log does not verify: \(verifier.failure.map(String.init(describing:)) ?? "unreadable record"); nothing after it was copied") }
             }
-            try unit.commit(appending: try stored.map(SharedRecord.init(storedBytes:)))
-            progress(verifier.head.sequence)
+            guard try append(try stored.map(SharedRecord.init(storedBytes:)), after: head) else {
+                throw SharedLogError("another writer appended to the database during the copy: stop every convlogd using it, then run migrate again")
+            }
+            head = verifier.head
+            progress(head.sequence)
         }
     }
 
     /// Refuses a shared log that is not empty and does not end on one of `source`'s records.
     private func checkPrefix(_ head: ChainHead, of source: EventStore) throws {
         guard head.sequence > 0 else { return }
-        let sourceHead = try source.head()
-        guard head.sequence <= sourceHead.sequence,
-            let record = try source.storedRecords(after: head.sequence - 1, limit: 1).first,
+        guard let record = try source.storedRecords(after: head.sequence - 1, limit: 1).first,
             let copied = try? SharedRecord(storedBytes: record), copied.event.hash == head.hash
         else {
             throw SharedLogError("the database already holds another convlog log (head \(head.sequence) is not a record of the source log): migrate into an empty database")
         }
     }
 
-    /// Rebuilds the `convlog_sessions` table from `convlog_events`, under the append lock (no
-    /// daemon appends meanwhile). Returns the number of sessions.
+    /// Rebuilds the `convlog_sessions` table from `convlog_events` in one transaction that holds
+    /// appends off meanwhile. Returns the number of sessions.
     public func rebuildSessionsTable() throws -> Int {
-        let unit = try begin(appending: true)
-        defer { unit.end() }
-        guard let unit = unit as? PostgresLogUnit else { preconditionFailure("a PostgresSharedLog makes PostgresLogUnits") }
-        return try unit.rebuildSessionsTable()
+        try run("rebuilding convlog_sessions") { connection in
+            _ = try connection.query("BEGIN", logger: logger).wait()
+            do {
+                _ = try connection.query("LOCK TABLE convlog_events IN SHARE MODE", logger: logger).wait()
+                _ = try connection.query("DELETE FROM convlog_sessions", logger: logger).wait()
+                let inserted = try connection.query(
+                    """
+                    INSERT INTO convlog_sessions (session_id, version, updated_at, deleted)
+                    SELECT last.session_id, last.session_version, last.recorded_at, coalesce((
+                        SELECT l.type = \(EventType.sessionDeleted) FROM convlog_events l
+                        WHERE l.session_id = last.session_id AND l.type IN (\(EventType.sessionCreated), \(EventType.sessionDeleted))
+                        ORDER BY l.session_version DESC LIMIT 1), false)
+                    FROM (SELECT DISTINCT ON (session_id) session_id, session_version, recorded_at
+                          FROM convlog_events ORDER BY session_id, session_version DESC) last
+                    """,
+                    logger: logger
+                ).wait()
+                _ = try connection.query("COMMIT", logger: logger).wait()
+                return inserted.metadata.rows ?? 0
+            } catch {
+                _ = try? connection.query("ROLLBACK", logger: logger).wait()
+                throw error
+            }
+        }
     }
 }

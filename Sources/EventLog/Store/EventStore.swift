@@ -273,37 +273,45 @@ private struct LogWriter: Sendable {
         let appends = batch.compactMap { work -> PendingAppend? in if case .append(let append) = work { append } else { nil } }
         guard let shared = configuration.sharedLog else {
             for case .barrier(let completion) in batch { completion(.success(())) }
-            return appends.isEmpty ? false : commit(appends)
+            return appends.isEmpty ? false : commit(appends) == .committed(deletion: true)
         }
-        let unit: any SharedLogUnit
-        do {
-            unit = try shared.begin(appending: !appends.isEmpty)
-        } catch {
-            let failure = Self.unavailable(error, shared)
-            for work in batch { work.fail(failure) }
-            return false
+        var deleted = false
+        // A read barrier needs the shared head as of now; appends find out by trying.
+        if appends.count < batch.count {
+            do {
+                deleted = try mirror(shared)
+            } catch {
+                let failure = Self.unavailable(error, shared)
+                for work in batch { work.fail(failure) }
+                return false
+            }
+            for case .barrier(let completion) in batch { completion(.success(())) }
         }
-        defer { unit.end() }
-        let deleted: Bool
-        do {
-            deleted = try mirror(through: unit)
-        } catch {
-            let failure = Self.unavailable(error, shared)
-            for work in batch { work.fail(failure) }
-            return false
-        }
-        for case .barrier(let completion) in batch { completion(.success(())) }
         guard !appends.isEmpty else { return deleted }
-        return commit(appends, sharing: unit) || deleted
+        for _ in 0..<Self.maximumAttempts {
+            switch commit(appends, sharedWith: shared) {
+            case .committed(let deletion):
+                return deleted || deletion
+            case .failed:
+                return deleted
+            case .outdated:
+                // Another store appended first: take its records, then build the commit again.
+                do {
+                    if try mirror(shared) { deleted = true }
+                } catch {
+                    let failure = Self.unavailable(error, shared)
+                    for append in appends { append.completion(.failure(failure)) }
+                    return deleted
+                }
+            }
+        }
+        let busy = EventStoreError(.sharedLogUnavailable, "the shared log at \(shared.location) is too busy: other stores appended first \(Self.maximumAttempts) times; nothing was written")
+        for append in appends { append.completion(.failure(busy)) }
+        return deleted
     }
 
-    /// Brings the mirror up to the shared log's head now (at start, and when idle).
-    /// - Returns: whether it mirrored a session deletion.
-    func mirror(_ shared: any SharedLog) throws -> Bool {
-        let unit = try shared.begin(appending: false)
-        defer { unit.end() }
-        return try mirror(through: unit)
-    }
+    /// How often a group commit is built again after other stores appended first.
+    private static let maximumAttempts = 100
 
     /// ``mirror(_:)`` at start, with the store's errors.
     func mirrorOrThrow(_ shared: any SharedLog) throws {
@@ -316,27 +324,28 @@ private struct LogWriter: Sendable {
         }
     }
 
-    /// Copies into the local log the shared records it lacks through `unit`'s head, checking each
-    /// against the chain (so the mirror is the shared log, byte for byte), and applies them as
-    /// local commits would be: the projections applied on commit, the tail, the subscriptions.
+    /// Copies into the local log the shared records it lacks (through the shared head as of the
+    /// call, at least), checking each against the chain (so the mirror is the shared log, byte
+    /// for byte), and applies them as local commits would be: the projections applied on commit,
+    /// the tail, the subscriptions.
     /// - Returns: whether it mirrored a session deletion.
     /// - Throws: ``EventStoreError/Code/notAMirror`` when the local log is not a prefix of the shared one.
-    private func mirror(through unit: any SharedLogUnit) throws -> Bool {
+    func mirror(_ shared: any SharedLog) throws -> Bool {
+        let target = try shared.head()
+        var local = try environment.read { txn in try EventStore.head(schema: schema, txn: txn) }
+        // Every local record was committed to the shared log before it was written here.
+        if local.sequence > target.sequence {
+            throw EventStoreError(.notAMirror, "the local log ends at sequence \(local.sequence), past the shared log's head \(target.sequence)\(Self.notAMirrorAdvice)")
+        }
+        if local.sequence == target.sequence, local.hash != target.hash {
+            throw EventStoreError(.notAMirror, "the local log's record \(local.sequence) is not the shared log's\(Self.notAMirrorAdvice)")
+        }
         var deleted = false
-        while true {
-            let local = try environment.read { txn in try EventStore.head(schema: schema, txn: txn) }
-            guard local.sequence <= unit.head.sequence else {
-                throw EventStoreError(.notAMirror, "the local log ends at sequence \(local.sequence), past the shared log's head \(unit.head.sequence)\(Self.notAMirrorAdvice)")
-            }
-            guard local.sequence < unit.head.sequence else {
-                guard local.hash == unit.head.hash else {
-                    throw EventStoreError(.notAMirror, "the local log's record \(local.sequence) is not the shared log's\(Self.notAMirrorAdvice)")
-                }
-                return deleted
-            }
-            let stored = try unit.records(after: local.sequence, limit: Self.mirrorChunk)
+        // Records committed after `target` was read may come too: they are taken as well.
+        while local.sequence < target.sequence {
+            let stored = try shared.records(after: local.sequence, limit: Self.mirrorChunk)
             guard !stored.isEmpty else {
-                throw SharedLogError("the shared log returned no record after \(local.sequence) although its head is \(unit.head.sequence)")
+                throw SharedLogError("the shared log returned no record after \(local.sequence) although its head is \(target.sequence)")
             }
             var verifier = ChainVerifier(after: local)
             var records: [RecordedEvent] = []
@@ -363,7 +372,9 @@ private struct LogWriter: Sendable {
             tail.append(records)
             feed.publish(records, sizes: stored.map(\.count))
             deleted = deleted || records.contains { if case .sessionDeleted = $0.event { true } else { false } }
+            local = verifier.head
         }
+        return deleted
     }
 
     /// What to do about a directory that is not a mirror of the shared log.
@@ -394,13 +405,26 @@ private struct LogWriter: Sendable {
         tail.dropThrough(through)
     }
 
+    /// What became of a group commit.
+    private enum CommitOutcome: Equatable {
+        /// Committed and answered; `deletion`: it holds a session deletion (erasures to do).
+        case committed(deletion: Bool)
+        /// Failed and answered.
+        case failed
+        /// Not committed, not answered: the shared log no longer ends where the local log does.
+        case outdated
+    }
+
+    /// Marks a shared append refused because another store appended first (the transaction aborts).
+    private struct SharedLogMoved: Error {}
+
     /// Commits `batch`, growing the map when it is full. When the transaction fails for another
-    /// reason, commits each append alone, so only the one at fault fails. With a shared `unit`
-    /// (whose head the local log has reached), the records are committed to the shared log as the
-    /// transaction's last step: an append is answered once the shared log holds it.
-    /// - Returns: whether it committed a session deletion (erasures to do).
-    @discardableResult
-    private func commit(_ batch: [PendingAppend], sharing unit: (any SharedLogUnit)? = nil) -> Bool {
+    /// reason, commits each append alone, so only the one at fault fails. With a shared log, the
+    /// records are appended to it as the transaction's last step (if it still ends where the
+    /// local log does: else nothing is written, ``CommitOutcome/outdated``): an append is
+    /// answered once the shared log holds it, and a refusal once the shared log is known to end
+    /// where the local log does (the checks saw every store's appends).
+    private func commit(_ batch: [PendingAppend], sharedWith shared: (any SharedLog)? = nil) -> CommitOutcome {
         let started = ContinuousClock.now
         // Set once the shared log committed: the batch is then acknowledged whatever happens locally.
         var sharedOutcomes: [Result<AppendResult, EventStoreError>]?
@@ -408,6 +432,7 @@ private struct LogWriter: Sendable {
             let (outcomes, appended, stored) = try environment.writeGrowingMap { txn in
                 guard sharedOutcomes == nil else { throw EventStoreError(.sharedLogUnavailable, "the local mirror could not record a shared commit") }
                 var appender = try LogAppender(schema: schema, tail: tail, txn: txn, now: LogAppender.wallClockMilliseconds())
+                let base = appender.head
                 try EventStore.catchUp(appliedOnCommit, through: appender.lastSequence, schema: schema, txn: txn)
                 var outcomes: [Result<AppendResult, EventStoreError>] = []
                 var concerned = Set<String>()
@@ -421,9 +446,13 @@ private struct LogWriter: Sendable {
                 for projector in appliedOnCommit where concerned.contains(projector.name) {
                     try schema.setCheckpoint(appender.lastSequence, of: projector, txn: txn)
                 }
-                if let unit, !appender.appended.isEmpty {
-                    try unit.commit(appending: try appender.appendedBytes.map(SharedRecord.init(storedBytes:)))
+                if let shared, !appender.appended.isEmpty {
+                    guard try shared.append(try appender.appendedBytes.map(SharedRecord.init(storedBytes:)), after: base) else { throw SharedLogMoved() }
                     sharedOutcomes = outcomes
+                } else if let shared, outcomes.contains(where: { if case .failure = $0 { true } else { false } }) {
+                    // A refusal (no such session, a version conflict…) stands only if nothing was
+                    // appended elsewhere since: an append that went through proves it, this checks it.
+                    guard try shared.head() == base else { throw SharedLogMoved() }
                 }
                 return (outcomes, appender.appended, appender.appendedBytes)
             }
@@ -432,21 +461,23 @@ private struct LogWriter: Sendable {
             tail.append(appended)
             for (append, outcome) in zip(batch, outcomes) { append.completion(outcome.mapError { $0 }) }
             feed.publish(appended, sizes: stored.map(\.count))
-            return appended.contains { if case .sessionDeleted = $0.event { true } else { false } }
+            return .committed(deletion: appended.contains { if case .sessionDeleted = $0.event { true } else { false } })
+        } catch is SharedLogMoved {
+            return .outdated
         } catch {
             if let sharedOutcomes {
-                // The shared log holds the batch; the mirror takes it from there with the next unit.
+                // The shared log holds the batch; the mirror takes it from there next time.
                 for (append, outcome) in zip(batch, sharedOutcomes) { append.completion(outcome.mapError { $0 }) }
-                return false
+                return .committed(deletion: false)
             }
-            return fail(batch, error, shared: unit != nil)
+            return fail(batch, error, shared: shared)
         }
     }
 
     /// Answers a batch whose transaction failed. Over a shared log, or when the disk or map is
     /// full, every append fails alike; otherwise each is committed alone, so only the one at
     /// fault fails.
-    private func fail(_ batch: [PendingAppend], _ error: any Error, shared: Bool) -> Bool {
+    private func fail(_ batch: [PendingAppend], _ error: any Error, shared: (any SharedLog)?) -> CommitOutcome {
         let failure: any Error
         switch error {
         case let error as LMDBError where error.isMapFull:
@@ -455,17 +486,17 @@ private struct LogWriter: Sendable {
             // Nothing of the batch was committed; the environment stays usable, and the next
             // commit succeeds once space is freed.
             failure = EventStoreError(.storageFull, "no space left on the device holding the log (\(error.code == EDQUOT ? "quota exceeded" : "disk full"))")
-        case let error where shared:
-            failure = configuration.sharedLog.map { Self.unavailable(error, $0) } ?? error
+        case let error where shared != nil:
+            failure = shared.map { Self.unavailable(error, $0) } ?? error
         default:
             if batch.count == 1 {
                 batch[0].completion(.failure(error))
-                return false
+                return .failed
             }
-            return batch.map { commit([$0]) }.contains(true)
+            return batch.map { commit([$0]) }.contains(.committed(deletion: true)) ? .committed(deletion: true) : .failed
         }
         for append in batch { append.completion(.failure(failure)) }
-        return false
+        return .failed
     }
 
     /// The store's error for a failure of the shared log (others pass through).

@@ -16,6 +16,8 @@ struct LogAppender {
     /// The sequence of the last record, appended by this appender or before.
     private(set) var lastSequence: UInt64
     private var lastHash: EventHash
+    /// The last record, appended by this appender or before.
+    var head: ChainHead { ChainHead(sequence: lastSequence, hash: lastHash) }
     private let timestamp: Int64
     /// The records appended in this transaction, in order.
     private(set) var appended: [RecordedEvent] = []

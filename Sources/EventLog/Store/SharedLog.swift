@@ -5,44 +5,34 @@ import Foundation
 ///
 /// A store opened with a shared log (``EventStore/Configuration/sharedLog``) keeps its LMDB
 /// environment as a mirror of it: the same records, byte for byte, and the read models folded
-/// from them. The shared log assigns the global order. Each group commit of the store's writer
-/// runs as one ``SharedLogUnit`` that holds the shared log's append lock: it first brings the
-/// mirror up to the shared head (so idempotency, version and precondition checks see every
-/// store's appends), then appends the batch's records to the shared log and commits there before
-/// anything is answered. An append is acknowledged once the shared log committed it; the mirror
-/// can always be rebuilt from the shared log.
+/// from them. The shared log is the one chain of the fleet; appends to it are optimistic: the
+/// writer builds a group commit on its mirror's head and ``append(_:after:)`` writes it only if
+/// the shared log still ends there, atomically; otherwise nothing is written, the writer copies
+/// the records it lacks (``records(after:limit:)``) and builds the commit again. So idempotency,
+/// version and precondition checks always see every store's appends, and an append is
+/// acknowledged once the shared log committed it. The mirror can always be rebuilt from it.
 public protocol SharedLog: Sendable {
-    /// Starts a unit of work. With `appending`, the unit holds the shared log's append lock until
-    /// it ends, so its ``SharedLogUnit/head`` stays the last record until it commits; without,
-    /// it only reads (a read barrier).
-    /// - Throws: ``SharedLogError`` when the shared log cannot be reached.
-    func begin(appending: Bool) throws -> any SharedLogUnit
+    /// The last record of the shared log (sequence 0 and ``EventHash/genesis`` when empty).
+    /// - Throws: ``SharedLogError``.
+    func head() throws -> ChainHead
 
-    /// A short description for messages (no secrets), such as `postgres://db.internal:5432/convlog`.
+    /// Up to `limit` committed records after `sequence`, in order, as stored bytes (a record
+    /// whose payload was erased comes without it).
+    /// - Throws: ``SharedLogError``.
+    func records(after sequence: UInt64, limit: Int) throws -> [[UInt8]]
+
+    /// Appends `records` — which directly follow `head` — in one transaction, if the shared log
+    /// still ends at `head`; returns false, having written nothing, when it does not (another
+    /// store appended first). The records of a session deletion erase the payloads of the
+    /// session's earlier records in the same transaction.
+    /// - Throws: ``SharedLogError``; nothing was written, unless it says the outcome is unknown.
+    func append(_ records: [SharedRecord], after head: ChainHead) throws -> Bool
+
+    /// A short description for messages (no secrets), such as `postgres://convlog@db.internal:5432/convlog`.
     var location: String { get }
 
     /// Releases the connections.
     func close()
-}
-
-/// One unit of work on a ``SharedLog``: read its head and the records after a position, then,
-/// for an appending unit, append records and commit. A unit is used by one thread and ended once.
-public protocol SharedLogUnit: AnyObject {
-    /// The last record of the shared log when the unit began.
-    var head: ChainHead { get }
-
-    /// Up to `limit` stored records after `sequence` (at most through ``head``), in order, as
-    /// stored bytes (a record whose payload was erased comes without it).
-    func records(after sequence: UInt64, limit: Int) throws -> [[UInt8]]
-
-    /// Appends `records` (which directly follow ``head``) and commits the unit. The records of a
-    /// session deletion erase the payloads of the session's earlier records in the same commit.
-    /// - Throws: ``SharedLogError``; when it throws, nothing of the unit was committed, unless the
-    ///   error says the outcome is unknown.
-    func commit(appending records: [SharedRecord]) throws
-
-    /// Ends the unit; an uncommitted unit is rolled back. Safe to call after ``commit(appending:)``.
-    func end()
 }
 
 /// A record for a shared log: its stored bytes split where the shared log keeps them apart (the
@@ -84,7 +74,7 @@ public struct SharedLogError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, for messages and logs (no secrets).
     public var message: String
     /// Whether a commit may have taken effect although it failed (the connection was lost while
-    /// it was being committed): the mirror catches up on the next unit either way.
+    /// it was being committed): the mirror catches up with the shared log either way.
     public var outcomeUnknown: Bool
 
     public init(_ message: String, outcomeUnknown: Bool = false) {

@@ -114,7 +114,7 @@ def test_concurrent_writers_through_two_daemons_keep_one_order(fleet, postgres):
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -159,8 +159,8 @@ def test_sigkill_of_one_daemon_under_load_loses_no_acknowledged_write(fleet, pos
     on_a: list[str] = []
     on_b: list[str] = []
     failures: list[int] = []
-    threads = [threading.Thread(target=load, args=(a.socket_path, "ka", on_a, failures, stop)),
-               threading.Thread(target=load, args=(b.socket_path, "kb", on_b, failures, stop))]
+    threads = [threading.Thread(target=load, args=(a.socket_path, "ka", on_a, failures, stop), daemon=True),
+               threading.Thread(target=load, args=(b.socket_path, "kb", on_b, failures, stop), daemon=True)]
     for thread in threads:
         thread.start()
     time.sleep(1.5)
@@ -189,7 +189,7 @@ def test_postgres_restart_under_load_answers_typed_errors_then_resumes(fleet, po
     stop = threading.Event()
     acknowledged: list[str] = []
     failures: list[int] = []
-    thread = threading.Thread(target=load, args=(a.socket_path, "r", acknowledged, failures, stop))
+    thread = threading.Thread(target=load, args=(a.socket_path, "r", acknowledged, failures, stop), daemon=True)
     thread.start()
     time.sleep(1.0)
     postgres.stop()
