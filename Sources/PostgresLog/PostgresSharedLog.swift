@@ -29,6 +29,12 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
 
     /// The SQLSTATE of a unique violation: another daemon appended the same sequence first.
     private static let uniqueViolation = "23505"
+    /// The advisory lock key of appends: each append takes it shared (appends run concurrently and
+    /// collide on the sequence), a reservation exclusive (appends wait for it, and, queued behind
+    /// it, new ones too: a daemon that lost once wins next).
+    static let appendLock: Int64 = 0x636F_6E76_6C6F_6702  // "convlog" + 2
+    /// Whether a transaction holding the append lock exclusively is open (writer thread only).
+    private var isReserved = false
 
     /// Connects to `location`, creating or migrating the tables (once, under an advisory lock).
     /// - Throws: ``SharedLogError`` when the database cannot be reached or refuses.
@@ -64,8 +70,8 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         try run("reading records after \(sequence)") { connection in
             let rows = try connection.query(
                 """
-                SELECT e.envelope, p.payload FROM convlog_events e LEFT JOIN convlog_payloads p ON p.sequence = e.sequence
-                WHERE e.sequence > \(Int64(sequence)) ORDER BY e.sequence LIMIT \(limit)
+                SELECT e.envelope, (SELECT p.payload FROM convlog_payloads p WHERE p.sequence = e.sequence)
+                FROM convlog_events e WHERE e.sequence > \(Int64(sequence)) ORDER BY e.sequence LIMIT \(limit)
                 """,
                 logger: logger
             ).wait().rows
@@ -79,15 +85,17 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
     public func append(_ records: [SharedRecord], after head: ChainHead) throws -> Bool {
         guard let first = records.first?.event, let last = records.last?.event else { return true }
         precondition(first.sequence == head.sequence + 1, "shared records directly follow the head they were built on")
-        let statement = AppendStatement(records, after: head)
+        let statement = AppendStatement(records, after: head, sharingTheLock: !isReserved)
         let connection = try connected()
         let what = "appending records \(first.sequence)–\(last.sequence)"
         // An explicit transaction: postgres-nio completes a statement at its CommandComplete, before
         // the implicit commit of its Sync; the answer to COMMIT comes once the commit is durable.
+        defer { isReserved = false }
         do {
-            _ = try connection.query("BEGIN", logger: logger).wait()
-            let rows = try connection.query(statement.query, logger: logger).wait().rows
-            guard try rows.first.map({ try $0.decode(Int.self) }) == records.count else {
+            if !isReserved { _ = try connection.query("BEGIN", logger: logger).wait() }
+            let logger = logger
+            let inserted = try Self.waiting { try await connection.execute(statement, logger: logger).reduce(0) { $0 + $1 } }
+            guard inserted == records.count else {
                 _ = try connection.query("ROLLBACK", logger: logger).wait()
                 return false
             }
@@ -106,6 +114,26 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         }
     }
 
+    public func reserve() throws {
+        guard !isReserved else { return }
+        try run("waiting for the append lock") { connection in
+            _ = try connection.query("BEGIN", logger: logger).wait()
+            do {
+                _ = try connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger).wait()
+            } catch {
+                _ = try? connection.query("ROLLBACK", logger: logger).wait()
+                throw error
+            }
+        }
+        isReserved = true
+    }
+
+    public func releaseReservation() {
+        guard isReserved else { return }
+        isReserved = false
+        _ = try? run("releasing the append lock") { connection in try connection.query("ROLLBACK", logger: logger).wait() }
+    }
+
     public func close() {
         let open: PostgresConnection? = lock.withLock {
             guard !isClosed else { return nil }
@@ -115,6 +143,22 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         }
         _ = try? (open?.close() as EventLoopFuture<Void>?)?.wait()
         try? group.syncShutdownGracefully()
+    }
+
+    /// Runs async `body` from a thread that may block (the writer, a tool) and returns its result.
+    private static func waiting<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) throws -> Value {
+        let outcome = Outcome<Value>()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                outcome.result = .success(try await body())
+            } catch {
+                outcome.result = .failure(error)
+            }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.result!.get()
     }
 
     /// Runs `body` on the connection; a failure becomes a ``SharedLogError`` naming `what`.
@@ -168,13 +212,53 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
     }
 }
 
-/// The one statement of an append: the records and their payloads inserted only if the stored
-/// chain ends at the head they were built on, a deletion's erasure of the session's earlier
-/// payloads, the sessions' rows; it answers how many records it inserted.
-struct AppendStatement {
-    let query: PostgresQuery
+/// The result of an async call, handed to the thread that waits for it (written before the
+/// semaphore is signalled, read after).
+private final class Outcome<Value: Sendable>: @unchecked Sendable {
+    var result: Result<Value, any Error>?
+}
 
-    init(_ records: [SharedRecord], after head: ChainHead) {
+/// The one statement of an append, prepared once per connection (its plan is kept: planning this
+/// statement anew cost more than executing it): the records and their payloads inserted only if
+/// the stored chain ends at the head they were built on, a deletion's erasure of the session's
+/// earlier payloads, the sessions' rows; it answers how many records it inserted.
+struct AppendStatement: PostgresPreparedStatement {
+    typealias Row = Int
+
+    static let name = "convlog_append_1"
+
+    static let sql = """
+        WITH append_lock AS MATERIALIZED (
+            SELECT CASE WHEN $1::boolean THEN pg_advisory_xact_lock_shared(\(PostgresSharedLog.appendLock)) END
+        ), new_events AS (
+            INSERT INTO convlog_events (sequence, session_id, session_version, type, recorded_at, envelope, hash)
+            SELECT s, sid, v, t, to_timestamp(ms / 1000.0), env, h
+            FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[]) AS r(s, sid, v, t, ms, env, h)
+            WHERE (SELECT count(*) FROM append_lock) = 1
+              AND ($9::bigint = 0 OR EXISTS (SELECT 1 FROM convlog_events WHERE sequence = $9::bigint AND hash = $10::bytea))
+            RETURNING sequence
+        ), new_payloads AS (
+            INSERT INTO convlog_payloads (sequence, payload)
+            SELECT * FROM unnest($11::bigint[], $12::bytea[]) WHERE EXISTS (SELECT 1 FROM new_events)
+        ), erased AS (
+            DELETE FROM convlog_payloads p
+            USING convlog_events e, unnest($13::text[], $14::bigint[]) AS d(sid, v)
+            WHERE p.sequence = e.sequence AND e.session_id = d.sid AND e.session_version < d.v AND EXISTS (SELECT 1 FROM new_events)
+        ), touched AS (
+            INSERT INTO convlog_sessions AS s (session_id, version, updated_at, deleted)
+            SELECT sid, v, to_timestamp(ms / 1000.0), d
+            FROM unnest($15::text[], $16::bigint[], $17::bigint[], $18::boolean[]) AS r(sid, v, ms, d)
+            WHERE EXISTS (SELECT 1 FROM new_events)
+            ON CONFLICT (session_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, deleted = excluded.deleted
+        )
+        SELECT count(*)::bigint FROM new_events
+        """
+
+    private let bindings: PostgresBindings
+
+    /// - Parameter sharingTheLock: take the append lock shared (an append not reserved): it waits
+    ///   behind a reservation.
+    init(_ records: [SharedRecord], after head: ChainHead, sharingTheLock: Bool) {
         // A session deleted within the batch: its earlier records of the batch go in already erased
         // (the statement's erasure only sees rows stored before it).
         var deletions: [String: UInt64] = [:]
@@ -196,34 +280,29 @@ struct AppendStatement {
         }
         let erasures = deletions.sorted { $0.key < $1.key }
         let touched = sessions.sorted { $0.key < $1.key }
-        query = """
-            WITH new_events AS (
-                INSERT INTO convlog_events (sequence, session_id, session_version, type, recorded_at, envelope, hash)
-                SELECT s, sid, v, t, to_timestamp(ms / 1000.0), env, h
-                FROM unnest(\(records.map { Int64($0.event.sequence) })::bigint[], \(records.map(\.event.sessionID))::text[],
-                            \(records.map { Int64($0.event.sessionVersion) })::bigint[], \(records.map(\.event.event.typeName))::text[],
-                            \(records.map(\.event.timestamp))::bigint[], \(records.map { ByteBuffer(bytes: $0.envelope) })::bytea[],
-                            \(records.map { ByteBuffer(bytes: $0.event.hash.bytes) })::bytea[]) AS r(s, sid, v, t, ms, env, h)
-                WHERE \(Int64(head.sequence)) = 0
-                   OR EXISTS (SELECT 1 FROM convlog_events WHERE sequence = \(Int64(head.sequence)) AND hash = \(ByteBuffer(bytes: head.hash.bytes)))
-                RETURNING sequence
-            ), new_payloads AS (
-                INSERT INTO convlog_payloads (sequence, payload)
-                SELECT * FROM unnest(\(withPayload.map { Int64($0.event.sequence) })::bigint[], \(withPayload.map { ByteBuffer(bytes: $0.payload ?? []) })::bytea[])
-                WHERE EXISTS (SELECT 1 FROM new_events)
-            ), erased AS (
-                DELETE FROM convlog_payloads p
-                USING convlog_events e, unnest(\(erasures.map(\.key))::text[], \(erasures.map { Int64($0.value) })::bigint[]) AS d(sid, v)
-                WHERE p.sequence = e.sequence AND e.session_id = d.sid AND e.session_version < d.v AND EXISTS (SELECT 1 FROM new_events)
-            ), touched AS (
-                INSERT INTO convlog_sessions AS s (session_id, version, updated_at, deleted)
-                SELECT sid, v, to_timestamp(ms / 1000.0), d
-                FROM unnest(\(touched.map(\.key))::text[], \(touched.map(\.value.version))::bigint[], \(touched.map(\.value.updated))::bigint[],
-                            \(touched.map(\.value.deleted))::boolean[]) AS r(sid, v, ms, d)
-                WHERE EXISTS (SELECT 1 FROM new_events)
-                ON CONFLICT (session_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, deleted = excluded.deleted
-            )
-            SELECT count(*)::bigint FROM new_events
-            """
+        var bindings = PostgresBindings(capacity: 18)
+        bindings.append(sharingTheLock)
+        bindings.append(records.map { Int64($0.event.sequence) })
+        bindings.append(records.map(\.event.sessionID))
+        bindings.append(records.map { Int64($0.event.sessionVersion) })
+        bindings.append(records.map(\.event.event.typeName))
+        bindings.append(records.map(\.event.timestamp))
+        bindings.append(records.map { ByteBuffer(bytes: $0.envelope) })
+        bindings.append(records.map { ByteBuffer(bytes: $0.event.hash.bytes) })
+        bindings.append(Int64(head.sequence))
+        bindings.append(ByteBuffer(bytes: head.hash.bytes))
+        bindings.append(withPayload.map { Int64($0.event.sequence) })
+        bindings.append(withPayload.map { ByteBuffer(bytes: $0.payload ?? []) })
+        bindings.append(erasures.map(\.key))
+        bindings.append(erasures.map { Int64($0.value) })
+        bindings.append(touched.map(\.key))
+        bindings.append(touched.map(\.value.version))
+        bindings.append(touched.map(\.value.updated))
+        bindings.append(touched.map(\.value.deleted))
+        self.bindings = bindings
     }
+
+    func makeBindings() throws -> PostgresBindings { bindings }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
 }

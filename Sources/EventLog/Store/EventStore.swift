@@ -240,6 +240,7 @@ private struct LogWriter: Sendable {
     /// The writer thread's loop, until the queue is closed and empty; then it applies what is left.
     func run() {
         var erasing = (try? EventStore.erasePending(schema: schema, environment: environment, limit: 0)) ?? false
+        var contention = SharedContention()
         while true {
             let load = tail.load
             // Erasures pending: come back at once when idle, one batch per turn, so appends never wait long.
@@ -250,7 +251,7 @@ private struct LogWriter: Sendable {
             }
             switch queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes, until: due) {
             case .work(let batch):
-                if process(batch) { erasing = true }
+                if process(batch, contention: &contention) { erasing = true }
                 let after = tail.load
                 if after.count >= configuration.materializeAfterEvents || after.age >= configuration.materializeInterval {
                     materialize()
@@ -267,9 +268,23 @@ private struct LogWriter: Sendable {
         }
     }
 
+    /// Whether other stores append to the shared log now. While they do, each group commit
+    /// reserves the append lock before it catches up and builds (no commit is built twice); once
+    /// they stop, commits go back to optimistic (one round trip fewer).
+    struct SharedContention {
+        /// Until when commits reserve the lock (each outdated commit pushes it back).
+        private var until = ContinuousClock.now
+        /// How long a collision makes commits reserve the lock.
+        private static let span = Duration.seconds(1)
+
+        var isOn: Bool { ContinuousClock.now < until }
+
+        mutating func collided() { until = ContinuousClock.now + Self.span }
+    }
+
     /// Commits a batch's appends and answers its barriers.
     /// - Returns: whether it committed (or mirrored) a session deletion (erasures to do).
-    private func process(_ batch: [QueuedWork]) -> Bool {
+    private func process(_ batch: [QueuedWork], contention: inout SharedContention) -> Bool {
         let appends = batch.compactMap { work -> PendingAppend? in if case .append(let append) = work { append } else { nil } }
         guard let shared = configuration.sharedLog else {
             for case .barrier(let completion) in batch { completion(.success(())) }
@@ -288,6 +303,17 @@ private struct LogWriter: Sendable {
             for case .barrier(let completion) in batch { completion(.success(())) }
         }
         guard !appends.isEmpty else { return deleted }
+        defer { shared.releaseReservation() }
+        if contention.isOn {
+            do {
+                try shared.reserve()
+                if try mirror(shared) { deleted = true }
+            } catch {
+                let failure = Self.unavailable(error, shared)
+                for append in appends { append.completion(.failure(failure)) }
+                return deleted
+            }
+        }
         for _ in 0..<Self.maximumAttempts {
             switch commit(appends, sharedWith: shared) {
             case .committed(let deletion):
@@ -295,8 +321,11 @@ private struct LogWriter: Sendable {
             case .failed:
                 return deleted
             case .outdated:
-                // Another store appended first: take its records, then build the commit again.
+                // Another store appended first: hold the append lock, take its records, then build
+                // the commit again (it cannot be outdated twice).
+                contention.collided()
                 do {
+                    try shared.reserve()
                     if try mirror(shared) { deleted = true }
                 } catch {
                     let failure = Self.unavailable(error, shared)
@@ -305,13 +334,14 @@ private struct LogWriter: Sendable {
                 }
             }
         }
-        let busy = EventStoreError(.sharedLogUnavailable, "the shared log at \(shared.location) is too busy: other stores appended first \(Self.maximumAttempts) times; nothing was written")
+        let busy = EventStoreError(.sharedLogUnavailable, "the shared log at \(shared.location) kept changing: other stores appended first \(Self.maximumAttempts) times; nothing was written")
         for append in appends { append.completion(.failure(busy)) }
         return deleted
     }
 
-    /// How often a group commit is built again after other stores appended first.
-    private static let maximumAttempts = 100
+    /// How often a group commit is built again after other stores appended first (after the
+    /// first time it holds the append lock, so more than twice means something else is wrong).
+    private static let maximumAttempts = 5
 
     /// ``mirror(_:)`` at start, with the store's errors.
     func mirrorOrThrow(_ shared: any SharedLog) throws {
@@ -447,7 +477,8 @@ private struct LogWriter: Sendable {
                     try schema.setCheckpoint(appender.lastSequence, of: projector, txn: txn)
                 }
                 if let shared, !appender.appended.isEmpty {
-                    guard try shared.append(try appender.appendedBytes.map(SharedRecord.init(storedBytes:)), after: base) else { throw SharedLogMoved() }
+                    let records = try zip(appender.appended, appender.appendedBytes).map { try SharedRecord(event: $0, storedBytes: $1) }
+                    guard try shared.append(records, after: base) else { throw SharedLogMoved() }
                     sharedOutcomes = outcomes
                 } else if let shared, outcomes.contains(where: { if case .failure = $0 { true } else { false } }) {
                     // A refusal (no such session, a version conflict…) stands only if nothing was

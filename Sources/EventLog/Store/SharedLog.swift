@@ -28,6 +28,15 @@ public protocol SharedLog: Sendable {
     /// - Throws: ``SharedLogError``; nothing was written, unless it says the outcome is unknown.
     func append(_ records: [SharedRecord], after head: ChainHead) throws -> Bool
 
+    /// Takes the shared log's append lock until the next ``append(_:after:)`` (or
+    /// ``releaseReservation()``): other stores' appends wait meanwhile, so that append cannot be
+    /// outdated. For a store whose append was outdated, so that it does not lose again and again.
+    /// - Throws: ``SharedLogError``.
+    func reserve() throws
+
+    /// Gives up a reservation not used by an append (nothing to do when none is held).
+    func releaseReservation()
+
     /// A short description for messages (no secrets), such as `postgres://convlog@db.internal:5432/convlog`.
     var location: String { get }
 
@@ -50,7 +59,13 @@ public struct SharedRecord: Sendable {
     /// Splits stored record bytes.
     /// - Throws: ``RecordDecodingError`` when they are not a record.
     public init(storedBytes bytes: [UInt8]) throws {
-        event = try bytes.withUnsafeBytes { try EventCodec.decodeRecord($0) }
+        try self.init(event: try bytes.withUnsafeBytes { try EventCodec.decodeRecord($0) }, storedBytes: bytes)
+    }
+
+    /// Splits the stored bytes of `event`, already decoded.
+    /// - Throws: ``RecordDecodingError`` when they are not a record.
+    public init(event: RecordedEvent, storedBytes bytes: [UInt8]) throws {
+        self.event = event
         let parts = try bytes.withUnsafeBytes { raw -> (envelope: [UInt8], payload: [UInt8])? in
             let link = try ChainLink(raw)
             guard link.formatVersion >= 2, !link.payload.isEmpty else { return nil }
