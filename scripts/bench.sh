@@ -24,3 +24,9 @@ swift build -c release --product convlogd
 swift build -c release --product convlog
 swift build -c release --product convlog-bench
 .build/release/convlog-bench run --json bench-results.json "$@"
+# convlogd on PostgreSQL (--store), two daemons and one, next to pgbench on the same server.
+if [ -d /usr/lib/postgresql ]; then
+    ./scripts/bench-postgres.sh
+else
+    echo "skipping the PostgreSQL benchmark: PostgreSQL is not installed (apt-get install postgresql)" >&2
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the module graph's direction (run by `make test`): the client, the wire-level JSON-RPC,
-the JSON module, the LLM rewriter and the fuzzer must not reach the storage (EventLog, LMDB), and
-JSON depends on nothing. Reads `swift package describe --type json`; exits 1 naming a violation."""
+the JSON module, the LLM rewriter and the fuzzer must not reach the storage (EventLog, LMDB), the
+log, its projections and the service know no storage backend but LMDB (PostgresLog is plugged in by
+the executables through the SharedLog seam), and JSON depends on nothing. Reads `swift package describe --type json`; exits 1 naming a violation."""
 
 import json
 import subprocess
@@ -24,7 +25,11 @@ def closure(name):
 rules = {
     "JSON": set(dependencies) - {"JSON"},
     "JSONRPC": {"EventLog", "CLMDB", "ConvLog", "Projections", "ConvLogRPC"},
-    "ConvLogClient": {"EventLog", "CLMDB", "ConvLog", "Projections", "ConvLogRPC", "RPCServer"},
+    "ConvLogClient": {"EventLog", "CLMDB", "ConvLog", "Projections", "ConvLogRPC", "RPCServer", "PostgresLog"},
+    "EventLog": {"PostgresLog"},
+    "Projections": {"PostgresLog"},
+    "ConvLog": {"PostgresLog"},
+    "ConvLogRPC": {"PostgresLog"},
     "LLMRewriter": {"EventLog", "CLMDB"},
     "fuzz-rpc": {"EventLog", "CLMDB", "ConvLog"},
     "RPCServer": {"EventLog", "CLMDB", "ConvLog", "ConvLogRPC"},

@@ -25,9 +25,13 @@ struct Daemon: AsyncParsableCommand {
             SIGTERM or SIGINT stop it gracefully: it stops accepting, answers the requests in flight, \
             commits, closes the log and removes the socket.
 
+            With --store postgres://…, the log of record is in PostgreSQL, shared by every daemon \
+            pointed at it (one per host); --data-dir then holds this daemon's mirror of it.
+
             Examples:
               convlogd --data-dir ./var/data
               CONVLOG_DATA_DIR=./var/data convlog sessions
+              convlogd --store postgres://convlog@db.internal/convlog --store-password-file /etc/convlog/pg-password
             """,
         version: ConvLogVersion.current
     )

@@ -10,8 +10,6 @@ struct BenchReport {
     var lmdb: [[String: JSONValue]] = []
     var echo: [[String: JSONValue]] = []
     var redis: [[String: JSONValue]] = []
-    /// convlogd on PostgreSQL (`--store`) next to pgbench on the same server.
-    var postgres: [[String: JSONValue]] = []
     var langGraph: [[String: JSONValue]] = []
     /// LangGraph chats (`langgraph_chat.py`): one result per checkpointer, length and run.
     var chats: [[String: JSONValue]] = []
@@ -81,7 +79,6 @@ struct BenchReport {
             median(runs.map { $0.tailedConcurrentAdd.serverCPUMicrosPerRequest / $0.nosyncConcurrentAdd.serverCPUMicrosPerRequest })
         ))
         rows.append(tailedCPU)
-        rows += postgresRows
 
         var read = Row(name: "getContext (last 5), 1 client, p50 (µs)", value: median(runs.map(\.reads.p50Micros)), unit: "µs")
         if let echoP50 = median(echo, "roundTripP50Micros") { read.comparisons.append(("C Unix-socket echo p50", echoP50, read.value / echoP50)) }
@@ -103,23 +100,6 @@ struct BenchReport {
             rows.append(disk)
         }
         return rows
-    }
-
-    /// convlogd with its log in PostgreSQL, against pgbench and the LMDB backend of the same run.
-    private var postgresRows: [Row] {
-        guard let fleet = median(postgres, "twoDaemonsMessagesPerSecond") else { return [] }
-        let lmdbBackend = median(convlogRuns.map(\.concurrentAdd.perSecond))
-        var spread = Row(name: "add, \(settings.clients) clients over 2 daemons on one PostgreSQL, durable (msgs/s)", value: fleet, unit: "msg/s")
-        if let pgbench = median(postgres, "pgbenchInsertsPerSecond") { spread.comparisons.append(("pgbench single-row inserts, \(settings.clients) clients", pgbench, fleet / pgbench)) }
-        spread.comparisons.append(("convlogd on LMDB, \(settings.clients) clients (above)", lmdbBackend, fleet / lmdbBackend))
-        var one = Row(name: "  the same \(settings.clients) clients on 1 daemon (msgs/s)", value: median(postgres, "oneDaemonMessagesPerSecond") ?? 0, unit: "msg/s")
-        one.comparisons.append(("2 daemons, same run", fleet, one.value / fleet))
-        return [
-            spread,
-            Row(name: "  p50 latency over 2 daemons (µs)", value: median(postgres, "twoDaemonsP50Micros") ?? 0, unit: "µs"),
-            Row(name: "  daemon CPU per add over 2 daemons (µs)", value: median(postgres, "twoDaemonsCPUMicros") ?? 0, unit: "µs"),
-            one,
-        ]
     }
 
     /// The LangGraph chats: ConvLogSaver against SqliteSaver and InMemorySaver, per chat length.
@@ -180,7 +160,7 @@ struct BenchReport {
                 ]
             }),
             "baselineFailures": .array(failures.map(JSONValue.string)),
-            "baselineRuns": ["lmdb": .array(lmdb.map(JSONValue.object)), "echo": .array(echo.map(JSONValue.object)), "redis": .array(redis.map(JSONValue.object)), "postgres": .array(postgres.map(JSONValue.object)), "langGraph": .array(langGraph.map(JSONValue.object)), "chats": .array(chats.map(JSONValue.object))],
+            "baselineRuns": ["lmdb": .array(lmdb.map(JSONValue.object)), "echo": .array(echo.map(JSONValue.object)), "redis": .array(redis.map(JSONValue.object)), "langGraph": .array(langGraph.map(JSONValue.object)), "chats": .array(chats.map(JSONValue.object))],
         ])
     }
 }

@@ -11,8 +11,8 @@ final class DaemonHandle {
 
     /// Starts the daemon beside this executable and waits (up to 60 s) until it answers.
     /// - Returns: the daemon and the seconds it took to answer its first `health`.
-    static func start(dataDirectory: URL, durability: String = "fsync", extraArguments: [String] = []) throws -> (DaemonHandle, Double) {
-        let daemon = try DaemonHandle(dataDirectory: dataDirectory, durability: durability, extraArguments: extraArguments)
+    static func start(dataDirectory: URL, durability: String = "fsync") throws -> (DaemonHandle, Double) {
+        let daemon = try DaemonHandle(dataDirectory: dataDirectory, durability: durability)
         let started = ContinuousClock.now
         while true {
             if let client = try? ConvLogClient(socketPath: daemon.socketPath, timeout: .seconds(5)), (try? client.callBlocking("health")) != nil {
@@ -26,11 +26,11 @@ final class DaemonHandle {
         }
     }
 
-    private init(dataDirectory: URL, durability: String, extraArguments: [String]) throws {
+    private init(dataDirectory: URL, durability: String) throws {
         self.dataDirectory = dataDirectory
         socketPath = dataDirectory.appendingPathComponent("convlogd.sock").path
         process.executableURL = siblingExecutable("convlogd")
-        process.arguments = ["--data-dir", dataDirectory.path, "--durability", durability, "--log-level", "error"] + extraArguments
+        process.arguments = ["--data-dir", dataDirectory.path, "--durability", durability, "--log-level", "error"]
         process.standardError = FileHandle.nullDevice
         try process.run()
     }

@@ -16,8 +16,7 @@ struct RunBench: ParsableCommand {
             the daemon's CPU time per add comes from /proc. A second daemon with --durability \
             nosync takes the concurrent adds again, a third the --large-bytes messages (bytes on \
             disk). Then: rebuild and verify events/s and start-up time on a --rebuild-events log, and \
-            the baselines (Redis through the same C driver; convlogd --store on one PostgreSQL, two \
-            daemons and one, next to pgbench single-row inserts on the same server). Medians of --runs runs; ratios are \
+            the baselines (Redis through the same C driver). Medians of --runs runs; ratios are \
             convlog ÷ baseline.
 
             Examples:
@@ -91,9 +90,6 @@ struct RunBench: ParsableCommand {
                         sessions: settings.sessions, messages: settings.messages, singleSessions: settings.singleSessions,
                         singleMessages: settings.singleMessages, bytes: settings.bytes, clients: settings.clients, reads: settings.reads
                     )
-                }
-                report.postgres += attempt("PostgreSQL") {
-                    try baselines.postgres(sessions: settings.sessions, messages: settings.messages, bytes: settings.bytes, clients: settings.clients)
                 }
                 report.langGraph += attempt("LangGraph") {
                     try baselines.langGraph(sessions: settings.langGraphSessions, messages: settings.langGraphMessages, bytes: settings.bytes, reads: 1_000)
