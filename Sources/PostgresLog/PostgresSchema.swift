@@ -75,7 +75,7 @@ enum PostgresSchema {
             try run(
                 "CREATE TABLE IF NOT EXISTS convlog_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
                 on: connection, logger: logger)
-            let rows = try connection.query("SELECT coalesce(max(version), 0) FROM convlog_migrations", logger: logger).wait().rows
+            let rows = try connection.answer("SELECT coalesce(max(version), 0) FROM convlog_migrations", logger: logger).rows
             let applied = try rows.first.map { try $0.decode(Int.self) } ?? 0
             guard applied <= migrations.count else {
                 throw SharedLogError("the database's convlog schema is version \(applied), newer than this convlog (\(migrations.count)): upgrade convlog")
@@ -87,12 +87,12 @@ enum PostgresSchema {
             try run("COMMIT", on: connection, logger: logger)
             return migrations.count
         } catch {
-            _ = try? connection.query("ROLLBACK", logger: logger).wait()
+            _ = try? connection.answer("ROLLBACK", logger: logger)
             throw error
         }
     }
 
     private static func run(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) throws {
-        _ = try connection.query(query, logger: logger).wait()
+        _ = try connection.answer(query, logger: logger)
     }
 }

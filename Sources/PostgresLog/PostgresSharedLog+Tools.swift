@@ -46,11 +46,11 @@ extension PostgresSharedLog {
     /// appends off meanwhile. Returns the number of sessions.
     public func rebuildSessionsTable() throws -> Int {
         try run("rebuilding convlog_sessions") { connection in
-            _ = try connection.query("BEGIN", logger: logger).wait()
+            _ = try connection.answer("BEGIN", logger: logger)
             do {
-                _ = try connection.query("LOCK TABLE convlog_events IN SHARE MODE", logger: logger).wait()
-                _ = try connection.query("DELETE FROM convlog_sessions", logger: logger).wait()
-                let inserted = try connection.query(
+                _ = try connection.answer("LOCK TABLE convlog_events IN SHARE MODE", logger: logger)
+                _ = try connection.answer("DELETE FROM convlog_sessions", logger: logger)
+                let inserted = try connection.answer(
                     """
                     INSERT INTO convlog_sessions (session_id, version, updated_at, deleted)
                     SELECT last.session_id, last.session_version, last.recorded_at, coalesce((
@@ -61,11 +61,11 @@ extension PostgresSharedLog {
                           FROM convlog_events ORDER BY session_id, session_version DESC) last
                     """,
                     logger: logger
-                ).wait()
-                _ = try connection.query("COMMIT", logger: logger).wait()
+                )
+                _ = try connection.answer("COMMIT", logger: logger)
                 return inserted.metadata.rows ?? 0
             } catch {
-                _ = try? connection.query("ROLLBACK", logger: logger).wait()
+                _ = try? connection.answer("ROLLBACK", logger: logger)
                 throw error
             }
         }

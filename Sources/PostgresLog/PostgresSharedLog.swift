@@ -58,7 +58,7 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
 
     public func head() throws -> ChainHead {
         try run("reading the shared log's head") { connection in
-            let rows = try connection.query("SELECT sequence, hash FROM convlog_events ORDER BY sequence DESC LIMIT 1", logger: logger).wait().rows
+            let rows = try connection.answer("SELECT sequence, hash FROM convlog_events ORDER BY sequence DESC LIMIT 1", logger: logger).rows
             guard let row = rows.first else { return ChainHead(sequence: 0, hash: .genesis) }
             let (sequence, hash) = try row.decode((Int64, ByteBuffer).self)
             guard hash.readableBytes == 32 else { throw SharedLogError("convlog_events holds a hash of \(hash.readableBytes) bytes at sequence \(sequence)") }
@@ -68,13 +68,13 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
 
     public func records(after sequence: UInt64, limit: Int) throws -> [[UInt8]] {
         try run("reading records after \(sequence)") { connection in
-            let rows = try connection.query(
+            let rows = try connection.answer(
                 """
                 SELECT e.envelope, (SELECT p.payload FROM convlog_payloads p WHERE p.sequence = e.sequence)
                 FROM convlog_events e WHERE e.sequence > \(Int64(sequence)) ORDER BY e.sequence LIMIT \(limit)
                 """,
                 logger: logger
-            ).wait().rows
+            ).rows
             return try rows.map { row in
                 let (envelope, payload) = try row.decode((ByteBuffer, ByteBuffer?).self)
                 return try SharedRecord.storedBytes(envelope: Array(buffer: envelope), payload: payload.map { Array(buffer: $0) })
@@ -92,22 +92,28 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         // the implicit commit of its Sync; the answer to COMMIT comes once the commit is durable.
         defer { isReserved = false }
         do {
-            if !isReserved { _ = try connection.query("BEGIN", logger: logger).wait() }
+            if !isReserved { _ = try connection.answer("BEGIN", logger: logger) }
             let logger = logger
-            let inserted = try Self.waiting { try await connection.execute(statement, logger: logger).reduce(0) { $0 + $1 } }
+            let inserted: Int
+            do {
+                inserted = try Self.waiting { try await connection.execute(statement, logger: logger).reduce(0) { $0 + $1 } }
+            } catch let error as SharedLogError {
+                _ = connection.close() as EventLoopFuture<Void>  // timed out: the statement's outcome is unknown
+                throw SharedLogError(error.message, outcomeUnknown: true)
+            }
             guard inserted == records.count else {
-                _ = try connection.query("ROLLBACK", logger: logger).wait()
+                _ = try connection.answer("ROLLBACK", logger: logger)
                 return false
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
-            _ = try? connection.query("ROLLBACK", logger: logger).wait()
+            _ = try? connection.answer("ROLLBACK", logger: logger)
             return false
         } catch {
-            if (error as? PSQLError)?.code == .server { _ = try? connection.query("ROLLBACK", logger: logger).wait() }
+            if (error as? PSQLError)?.code == .server { _ = try? connection.answer("ROLLBACK", logger: logger) }
             throw failure(error, on: connection, during: what)
         }
         do {
-            _ = try connection.query("COMMIT", logger: logger).wait()
+            _ = try connection.answer("COMMIT", logger: logger)
             return true
         } catch {
             throw failure(error, on: connection, during: "committing: \(what)", outcomeUnknown: true)
@@ -117,11 +123,11 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
     public func reserve() throws {
         guard !isReserved else { return }
         try run("waiting for the append lock") { connection in
-            _ = try connection.query("BEGIN", logger: logger).wait()
+            _ = try connection.answer("BEGIN", logger: logger)
             do {
-                _ = try connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger).wait()
+                _ = try connection.answer("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
             } catch {
-                _ = try? connection.query("ROLLBACK", logger: logger).wait()
+                _ = try? connection.answer("ROLLBACK", logger: logger)
                 throw error
             }
         }
@@ -131,7 +137,7 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
     public func releaseReservation() {
         guard isReserved else { return }
         isReserved = false
-        _ = try? run("releasing the append lock") { connection in try connection.query("ROLLBACK", logger: logger).wait() }
+        _ = try? run("releasing the append lock") { connection in try connection.answer("ROLLBACK", logger: logger) }
     }
 
     public func close() {
@@ -141,7 +147,7 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
             defer { connection = nil }
             return connection
         }
-        _ = try? (open?.close() as EventLoopFuture<Void>?)?.wait()
+        _ = try? (open?.close() as EventLoopFuture<Void>?)?.wait(atMost: PostgresConnection.answerTimeout)
         try? group.syncShutdownGracefully()
     }
 
@@ -157,7 +163,9 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
             }
             done.signal()
         }
-        done.wait()
+        guard done.wait(timeout: .now() + PostgresConnection.answerTimeout) == .success else {
+            throw SharedLogError("no answer within \(PostgresConnection.answerTimeout)")
+        }
         return try outcome.result!.get()
     }
 
@@ -176,7 +184,11 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         if let connection = lock.withLock({ connection }), !connection.isClosed { return connection }
         guard !lock.withLock({ isClosed }) else { throw SharedLogError("the shared log was closed") }
         do {
-            let connection = try PostgresConnection.connect(on: group.next(), configuration: try settings.configuration(), id: 1, logger: logger).wait()
+            let connecting = PostgresConnection.connect(on: group.next(), configuration: try settings.configuration(), id: 1, logger: logger)
+            guard let connection = try connecting.wait(atMost: PostgresConnection.answerTimeout) else {
+                connecting.whenSuccess { _ = $0.close() as EventLoopFuture<Void> }
+                throw SharedLogError("connecting: no answer within \(PostgresConnection.answerTimeout)")
+            }
             lock.withLock { self.connection = connection }
             return connection
         } catch {
@@ -305,4 +317,35 @@ struct AppendStatement: PostgresPreparedStatement {
     func makeBindings() throws -> PostgresBindings { bindings }
 
     func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+}
+
+extension EventLoopFuture where Value: Sendable {
+    /// Waits for the value at most `timeout` (nil: it did not come), from a thread that may block.
+    func wait(atMost timeout: DispatchTimeInterval) throws -> Value? {
+        let outcome = Outcome<Value>()
+        let done = DispatchSemaphore(value: 0)
+        whenComplete { result in
+            outcome.result = result
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + timeout) == .success else { return nil }
+        return try outcome.result!.get()
+    }
+}
+
+extension PostgresConnection {
+    /// The longest a daemon waits for PostgreSQL to answer (connecting included): a server that
+    /// stopped answering (shutting down, a dead network) turns into StoreUnavailable, not a hang.
+    static let answerTimeout = DispatchTimeInterval.seconds(15)
+
+    /// Runs `query` and returns its rows; when no answer comes within ``answerTimeout``, closes
+    /// the connection (the caller's next call opens a new one) and throws.
+    func answer(_ query: PostgresQuery, logger: Logger) throws -> PostgresQueryResult {
+        let pending = self.query(query, logger: logger)
+        guard let result = try pending.wait(atMost: Self.answerTimeout) else {
+            _ = close() as EventLoopFuture<Void>
+            throw SharedLogError("no answer within \(Self.answerTimeout)")
+        }
+        return result
+    }
 }

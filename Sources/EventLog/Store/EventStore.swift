@@ -304,26 +304,11 @@ private struct LogWriter: Sendable {
         }
         guard !appends.isEmpty else { return deleted }
         defer { shared.releaseReservation() }
-        if contention.isOn {
-            do {
-                try shared.reserve()
-                if try mirror(shared) { deleted = true }
-            } catch {
-                let failure = Self.unavailable(error, shared)
-                for append in appends { append.completion(.failure(failure)) }
-                return deleted
-            }
-        }
+        var reserving = contention.isOn
         for _ in 0..<Self.maximumAttempts {
-            switch commit(appends, sharedWith: shared) {
-            case .committed(let deletion):
-                return deleted || deletion
-            case .failed:
-                return deleted
-            case .outdated:
-                // Another store appended first: hold the append lock, take its records, then build
-                // the commit again (it cannot be outdated twice).
-                contention.collided()
+            if reserving {
+                // Hold the append lock and take the records appended elsewhere: this commit
+                // cannot be outdated.
                 do {
                     try shared.reserve()
                     if try mirror(shared) { deleted = true }
@@ -332,6 +317,16 @@ private struct LogWriter: Sendable {
                     for append in appends { append.completion(.failure(failure)) }
                     return deleted
                 }
+            }
+            switch commit(appends, sharedWith: shared) {
+            case .committed(let deletion):
+                return deleted || deletion
+            case .failed:
+                return deleted
+            case .outdated:
+                // Another store appended first: build the commit again, holding the lock.
+                contention.collided()
+                reserving = true
             }
         }
         let busy = EventStoreError(.sharedLogUnavailable, "the shared log at \(shared.location) kept changing: other stores appended first \(Self.maximumAttempts) times; nothing was written")
