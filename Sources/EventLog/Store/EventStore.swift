@@ -190,9 +190,6 @@ public final class EventStore: Sendable {
     /// ``synchronize()`` first to see what other stores appended.
     public var isShared: Bool { sharedLog != nil }
 
-    /// Where the shared log is (no secrets), or nil when this store's own log is the log of record.
-    public var sharedLogLocation: String? { sharedLog?.location }
-
     /// A read barrier: returns once the mirror holds every record the shared log had committed
     /// when it was called, so a read that follows sees every append acknowledged by any store
     /// before it. Returns at once for a store without a shared log.
