@@ -19,10 +19,7 @@ extension PostgresSharedLog {
             guard !stored.isEmpty else { return head }
             var verifier = ChainVerifier(after: head)
             for bytes in stored {
-                let held = bytes.withUnsafeBytes { record in
-                    LogSchema.sequenceKey(verifier.head.sequence + 1).withUnsafeBytes { verifier.check(key: $0, record: record) != nil }
-                }
-                guard held else { throw SharedLogError("the source log does not verify: \(verifier.failure.map(String.init(describing:)) ?? "unreadable record"); nothing after it was copied") }
+                guard verifier.check(next: bytes) != nil else { throw SharedLogError("the source log does not verify: \(verifier.failure.map(String.init(describing:)) ?? "unreadable record"); nothing after it was copied") }
             }
             guard try append(try stored.map(SharedRecord.init(storedBytes:)), after: head) else {
                 throw SharedLogError("another writer appended to the database during the copy: stop every convlogd using it, then run migrate again")

@@ -68,6 +68,14 @@ public struct ChainVerifier: Sendable {
         return check(key: key, record: record, decoded: &decoded) ? decoded : nil
     }
 
+    /// Checks the stored bytes of the record that should come next (sequence ``head`` + 1, as a
+    /// record arriving from elsewhere has no key of its own); returns it when it holds.
+    public mutating func check(next record: [UInt8]) -> RecordedEvent? {
+        record.withUnsafeBytes { bytes in
+            LogSchema.sequenceKey(head.sequence + 1).withUnsafeBytes { key in check(key: key, record: bytes) }
+        }
+    }
+
     /// Checks consecutive records (`entries`, in key order, read in one transaction) as
     /// ``check(key:record:)`` would one after another, without decoding payloads, on every core:
     /// each record's hash, sequence and link depend only on itself and the record before it.

@@ -372,10 +372,7 @@ private struct LogWriter: Sendable {
             var verifier = ChainVerifier(after: local)
             var records: [RecordedEvent] = []
             for bytes in stored {
-                let decoded = bytes.withUnsafeBytes { record in
-                    LogSchema.sequenceKey(verifier.head.sequence + 1).withUnsafeBytes { key in verifier.check(key: key, record: record) }
-                }
-                guard let decoded else {
+                guard let decoded = verifier.check(next: bytes) else {
                     throw EventStoreError(.notAMirror, "the shared log does not continue the local log: \(verifier.failure.map(String.init(describing:)) ?? "unreadable record")")
                 }
                 records.append(decoded)
