@@ -131,14 +131,16 @@ struct JSONParser {
         offset += 1  // the opening quote
         let start = offset
         // Fast path: no escapes.
+        var high: UInt8 = 0
         while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
             guard byte >= 0x20 else { throw error("control character in string") }
+            high |= byte
             offset += 1
         }
         guard let stop = current else { throw error("unterminated string") }
         guard stop == UInt8(ascii: "\\") else {
             // No escape: the string is made from the input bytes directly.
-            let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
+            let text = UTF8Text.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), isASCII: high < 0x80)
             guard let text else { throw error("string is not valid UTF-8") }
             offset += 1  // the closing quote
             return text
@@ -162,7 +164,7 @@ struct JSONParser {
     }
 
     private func makeString(_ utf8: [UInt8]) throws(JSONParseError) -> String {
-        guard let text = String(validating: utf8, as: UTF8.self) else { throw error("string is not valid UTF-8") }
+        guard let text = utf8.withUnsafeBytes(UTF8Text.decode) else { throw error("string is not valid UTF-8") }
         return text
     }
 

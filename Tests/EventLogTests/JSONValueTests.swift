@@ -40,6 +40,26 @@ struct JSONValueTests {
     func invalid(bytes: [UInt8]) {
         #expect(throws: (any Error).self) { try JSONValue(parsing: bytes) }
     }
+
+    @Test("strings are refused unless valid UTF-8, with and without escapes", arguments: [
+        [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF8, 0x88, 0x80, 0x80, 0x80], [0x80], [0x61, 0xFF], [0xF4, 0x90, 0x80, 0x80],
+    ] as [[UInt8]])
+    func invalidUTF8(sequence: [UInt8]) {
+        for text in [[0x22] + sequence + [0x22], [0x22, 0x5C, 0x6E] + sequence + [0x22]] {
+            #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+        }
+        #expect(sequence.withUnsafeBytes(UTF8Text.decode) == nil)
+    }
+
+    @Test("valid UTF-8 strings decode to themselves, ASCII or not, escaped or not", arguments: [
+        "", "plain ascii", "héllo", "✓ done", "emoji 😀 and 中文", "\u{7F}\u{80}\u{7FF}\u{800}\u{FFFF}\u{10000}\u{10FFFF}",
+    ])
+    func validUTF8(text: String) throws {
+        #expect(try JSONValue(parsing: Array("\"\(text)\"".utf8)) == .string(text))
+        #expect(try JSONValue(parsing: Array("\"\\t\(text)\"".utf8)) == .string("\t\(text)"))
+        #expect(Array(text.utf8).withUnsafeBytes(UTF8Text.decode) == text)
+        #expect(Array(text.utf8).withUnsafeBytes(UTF8Text.isASCII) == text.unicodeScalars.allSatisfy(\.isASCII))
+    }
 }
 
 @Suite("JSON parser")

@@ -1,3 +1,4 @@
+import JSON
 /// Appends big-endian integers and length-prefixed fields to a byte buffer.
 package struct ByteWriter {
     package var bytes: [UInt8] = []
@@ -95,7 +96,7 @@ package struct ByteReader {
     }
 
     package mutating func readString(_ field: UnsafeRawBufferPointer, name: String) throws(RecordDecodingError) -> String {
-        guard let text = String(validating: field, as: UTF8.self) else { throw .invalidText(field: name) }
+        guard let text = UTF8Text.decode(field) else { throw .invalidText(field: name) }
         return text
     }
 }
