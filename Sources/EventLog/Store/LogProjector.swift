@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 
 /// A read model derived from the log and kept in tables of the same LMDB environment.
 ///
@@ -267,16 +268,29 @@ extension EventStore {
         txn: borrowing LMDBTransaction,
         progress: (UInt64) -> Void
     ) throws -> ([[[ProjectionRow]]], UInt64) {
-        var folds = selected.map { $0.makeFold() }
-        let limits = through ?? Array(repeating: .max, count: selected.count)
+        let folds = ConcurrentFolds(selected.map { $0.makeFold() }, limits: through ?? Array(repeating: .max, count: selected.count))
         var folded: UInt64 = 0
-        try forEachEvent(txn: txn) { record in
-            for index in folds.indices where record.sequence <= limits[index] { folds[index].add(record) }
-            folded += 1
-            if folded % 100_000 == 0 { progress(folded) }
+        try txn.withCursor(schema.events) { cursor in
+            var entry = try cursor.first()
+            var chunk: [RecordedEvent] = []
+            chunk.reserveCapacity(Self.foldChunk)
+            while entry != nil {
+                chunk.removeAll(keepingCapacity: true)
+                while let current = entry, chunk.count < Self.foldChunk {
+                    chunk.append(try EventCodec.decodeRecord(current.value))
+                    entry = try cursor.next()
+                }
+                folds.add(chunk)
+                let before = folded
+                folded += UInt64(chunk.count)
+                if folded / 100_000 > before / 100_000 { progress(folded) }
+            }
         }
-        return (folds.map { $0.rows() }, folded)
+        return (folds.rows(), folded)
     }
+
+    /// Records decoded at a time by ``freshRows(of:through:txn:progress:)``, then folded on every core.
+    private static let foldChunk = 4_096
 
     private static func digest(key: some Collection<UInt8>, value: some Collection<UInt8>, into hasher: inout SHA256) {
         hasher.update(data: LogSchema.bigEndianBytes(UInt64(key.count)))
@@ -295,18 +309,49 @@ extension EventStore {
         }
     }
 
-    /// Calls `body` with every record of the log, in order, inside `txn`.
-    func forEachEvent(txn: borrowing LMDBTransaction, _ body: (RecordedEvent) throws -> Void) throws {
-        try txn.withCursor(schema.events) { cursor in
-            var entry = try cursor.first()
-            while let current = entry {
-                try body(try EventCodec.decodeRecord(current.value))
-                entry = try cursor.next()
-            }
+    func headSequence(txn: borrowing LMDBTransaction) throws -> UInt64 {
+        try txn.withCursor(schema.events) { cursor in try cursor.last().map { LogSchema.readUInt64($0.key) } ?? 0 }
+    }
+}
+
+/// Projection folds fed the log on every core: each chunk of records goes to all the folds at
+/// once, one fold per task (the folds are independent), and their rows are made the same way.
+private final class ConcurrentFolds: @unchecked Sendable {
+    // Sendable by construction: during `add` and `rows`, fold `i` is touched by task `i` only,
+    // and the chunk and limits are read-only.
+    private let folds: UnsafeMutableBufferPointer<any ProjectionFold>
+    /// The last sequence each fold takes.
+    private let limits: [UInt64]
+
+    init(_ folds: [any ProjectionFold], limits: [UInt64]) {
+        self.folds = .allocate(capacity: folds.count)
+        _ = self.folds.initialize(from: folds)
+        self.limits = limits
+    }
+
+    deinit {
+        folds.deinitialize()
+        folds.deallocate()
+    }
+
+    /// Folds in the next records of the log, in order.
+    func add(_ chunk: [RecordedEvent]) {
+        DispatchQueue.concurrentPerform(iterations: folds.count) { index in
+            let limit = limits[index]
+            for record in chunk where record.sequence <= limit { folds[index].add(record) }
         }
     }
 
-    func headSequence(txn: borrowing LMDBTransaction) throws -> UInt64 {
-        try txn.withCursor(schema.events) { cursor in try cursor.last().map { LogSchema.readUInt64($0.key) } ?? 0 }
+    /// Each fold's rows (``ProjectionFold/rows()``), in the order of the folds.
+    func rows() -> [[[ProjectionRow]]] {
+        // Each task writes its own element only.
+        nonisolated(unsafe) let rows = UnsafeMutableBufferPointer<[[ProjectionRow]]>.allocate(capacity: folds.count)
+        rows.initialize(repeating: [])
+        defer {
+            rows.deinitialize()
+            rows.deallocate()
+        }
+        DispatchQueue.concurrentPerform(iterations: folds.count) { index in rows[index] = folds[index].rows() }
+        return Array(rows)
     }
 }
