@@ -1,4 +1,5 @@
 import JSON
+
 /// Appends big-endian integers and length-prefixed fields to a byte buffer.
 package struct ByteWriter {
     package var bytes: [UInt8] = []
