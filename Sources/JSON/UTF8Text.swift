@@ -2,9 +2,10 @@
 ///
 /// The standard library's `String(validating:as:)` is generic over the encoding and, called
 /// from here, instantiates type metadata on every call (measured: validation was ~10% of the
-/// daemon's request path in process, half of it that metadata). Valid UTF-8 survives `String(decoding:as:)` unchanged, while invalid bytes
-/// are repaired into U+FFFD, so comparing the bytes back validates without that cost; ASCII, which
-/// most keys, ids and roles are, skips the comparison.
+/// daemon's request path in process, half of it that metadata). Valid UTF-8 survives
+/// `String(decoding:as:)` unchanged, while invalid bytes are repaired into U+FFFD, so comparing
+/// the bytes back validates without that cost; ASCII, which most keys, ids and roles are, skips
+/// the comparison.
 public enum UTF8Text {
     /// The text of `bytes`, or nil when they are not valid UTF-8.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> String? {
