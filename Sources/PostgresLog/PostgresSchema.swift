@@ -61,8 +61,85 @@ enum PostgresSchema {
             CREATE TRIGGER convlog_events_no_truncate BEFORE TRUNCATE ON convlog_events
                 FOR EACH STATEMENT EXECUTE FUNCTION convlog_refuse_change()
             """,
-        ]
+        ],
+        [appendProcedure],
     ]
+
+    /// Migration 2: the append as one procedure (``PostgresSharedLog/append(_:builtOn:onlyThere:)``).
+    ///
+    /// Under the append lock (exclusive; the append statement of schema 1 took it shared and
+    /// collided on the sequence, so daemons of both versions exclude each other), it places the
+    /// records after the stored head, whatever it is: each gets the next sequence, written into
+    /// its canonical bytes (offset 1, 8 bytes big-endian, as in the LMDB log), and is chained on
+    /// the record before it, `hash = SHA-256(previous hash ‖ canonical bytes)`, as
+    /// ``EventCodec`` does. Records built on an older head thus still form one chain; their
+    /// checks stay right because each session's versions are unique (a session another daemon
+    /// appended to meanwhile makes the insert fail, and nothing is written). With `only_there`,
+    /// it writes nothing unless the stored head is `built_on`. It answers where it placed them
+    /// (`placed_after`, `placed_after_hash`), the last hash (null: nothing written), and the
+    /// records stored between `built_on` and `placed_after` when they are at most `max_missed`
+    /// (so a daemon brings its mirror up to date without another query). With `commits` it
+    /// commits before it answers (a `CALL` outside a transaction block: one round trip, and the
+    /// answer means durable); otherwise the caller's transaction does.
+    static let appendProcedure = """
+        CREATE PROCEDURE convlog_append(
+            session_ids text[], versions bigint[], types text[], recorded_ms bigint[], canonicals bytea[],
+            payload_positions bigint[], payloads bytea[],
+            erased_sessions text[], erased_before bigint[],
+            touched_sessions text[], touched_versions bigint[], touched_ms bigint[], touched_deleted boolean[],
+            built_on bigint, only_there boolean, max_missed bigint, commits boolean,
+            INOUT placed_after bigint DEFAULT NULL, INOUT placed_after_hash bytea DEFAULT NULL,
+            INOUT last_hash bytea DEFAULT NULL,
+            INOUT missed_envelopes bytea[] DEFAULT NULL, INOUT missed_payloads bytea[] DEFAULT NULL)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            next_sequence bigint;
+            previous bytea;
+            canonical bytea;
+            chained bytea;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(\(PostgresSharedLog.appendLock));
+            SELECT e.sequence, e.hash INTO placed_after, placed_after_hash FROM convlog_events e ORDER BY e.sequence DESC LIMIT 1;
+            IF NOT FOUND THEN
+                placed_after := 0;
+                placed_after_hash := decode(repeat('00', 32), 'hex');
+            END IF;
+            IF only_there AND placed_after <> built_on THEN
+                RETURN;
+            END IF;
+            IF placed_after > built_on AND placed_after - built_on <= max_missed THEN
+                SELECT array_agg(e.envelope ORDER BY e.sequence), array_agg(coalesce(p.payload, '') ORDER BY e.sequence)
+                INTO missed_envelopes, missed_payloads
+                FROM convlog_events e LEFT JOIN convlog_payloads p ON p.sequence = e.sequence
+                WHERE e.sequence > built_on AND e.sequence <= placed_after;
+            END IF;
+            next_sequence := placed_after;
+            previous := placed_after_hash;
+            FOR i IN 1 .. cardinality(session_ids) LOOP
+                next_sequence := next_sequence + 1;
+                canonical := overlay(canonicals[i] PLACING int8send(next_sequence) FROM 2 FOR 8);
+                chained := sha256(previous || canonical);
+                INSERT INTO convlog_events (sequence, session_id, session_version, type, recorded_at, envelope, hash)
+                VALUES (next_sequence, session_ids[i], versions[i], types[i], to_timestamp(recorded_ms[i] / 1000.0),
+                        canonical || previous || chained, chained);
+                previous := chained;
+            END LOOP;
+            INSERT INTO convlog_payloads (sequence, payload)
+            SELECT placed_after + u.position, u.payload FROM unnest(payload_positions, payloads) AS u(position, payload);
+            DELETE FROM convlog_payloads p
+            USING convlog_events e, unnest(erased_sessions, erased_before) AS d(session_id, before)
+            WHERE p.sequence = e.sequence AND e.session_id = d.session_id AND e.session_version < d.before;
+            INSERT INTO convlog_sessions AS s (session_id, version, updated_at, deleted)
+            SELECT t.session_id, t.version, to_timestamp(t.ms / 1000.0), t.deleted
+            FROM unnest(touched_sessions, touched_versions, touched_ms, touched_deleted) AS t(session_id, version, ms, deleted)
+            ON CONFLICT (session_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, deleted = excluded.deleted;
+            last_hash := previous;
+            IF commits THEN
+                COMMIT;
+            END IF;
+        END
+        $$
+        """
 
     /// The advisory lock key under which migrations run (one daemon migrates, the others wait).
     static let migrationLock: Int64 = 0x636F_6E76_6C6F_6701  // "convlog" + 1

@@ -21,8 +21,11 @@ extension PostgresSharedLog {
             for bytes in stored {
                 guard verifier.check(next: bytes) != nil else { throw SharedLogError("the source log does not verify: \(verifier.failure.map(String.init(describing:)) ?? "unreadable record"); nothing after it was copied") }
             }
-            guard try append(try stored.map(SharedRecord.init(storedBytes:)), after: head) else {
+            guard let placement = try append(try stored.map(SharedRecord.init(storedBytes:)), builtOn: head, onlyThere: true) else {
                 throw SharedLogError("another writer appended to the database during the copy: stop every convlogd using it, then run migrate again")
+            }
+            guard placement.last == verifier.head else {
+                throw SharedLogError("the database chained records \(head.sequence + 1)–\(placement.last.sequence) otherwise than the source log")
             }
             head = verifier.head
             progress(head.sequence)

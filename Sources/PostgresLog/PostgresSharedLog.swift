@@ -7,12 +7,15 @@ import PostgresNIO
 
 /// The log of record in PostgreSQL, shared by a fleet of daemons (see ``SharedLog``).
 ///
-/// One chain for the whole fleet. An append is one transaction of one statement: it inserts the
-/// records after the head the daemon built them on, only if the last stored record is that head; two daemons that built on the same head collide on the primary key
-/// (the sequence), so exactly one commits and the other is told to catch up and try again.
-/// Records are stored byte for byte as in the LMDB log (the envelope in `convlog_events`, the
-/// payload in `convlog_payloads`), so the chain verifies the same way on either. Every statement
-/// is parameterised. See ``PostgresSchema`` for the tables.
+/// One chain for the whole fleet, whose order the database assigns: an append is one call of the
+/// `convlog_append` procedure (``PostgresSchema/appendProcedure``), which, under an advisory
+/// lock, places the records after the stored head, chains them there and commits — one round
+/// trip, answered once durable. Daemons never build a commit twice because another appended
+/// first; only two daemons appending to the same session at once collide (on the session's
+/// version), and the one that lost builds again. Records are stored byte for byte as in the LMDB
+/// log (the envelope in `convlog_events`, the payload in `convlog_payloads`), so the chain
+/// verifies the same way on either. Every statement is parameterised. See ``PostgresSchema``
+/// for the tables.
 ///
 /// One connection, used by one thread at a time (the store's writer, or a tool), opened on first
 /// use and again after it is lost: while PostgreSQL is down each call fails with a
@@ -27,11 +30,11 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
     private var connection: PostgresConnection?
     private var isClosed = false
 
-    /// The SQLSTATE of a unique violation: another daemon appended the same sequence first.
+    /// The SQLSTATE of a unique violation: another daemon appended to the same session first.
     private static let uniqueViolation = "23505"
-    /// The advisory lock key of appends: each append takes it shared (appends run concurrently and
-    /// collide on the sequence), a reservation exclusive (appends wait for it, and, queued behind
-    /// it, new ones too: a daemon that lost once wins next).
+    /// The advisory lock key of appends: the append procedure takes it for its transaction, and
+    /// so does a reservation (so the reserving daemon's next append cannot be outdated). The
+    /// append statement of schema 1 took it shared, so daemons of both versions exclude each other.
     static let appendLock: Int64 = 0x636F_6E76_6C6F_6702  // "convlog" + 2
     /// Whether a transaction holding the append lock exclusively is open (writer thread only).
     private var isReserved = false
@@ -82,42 +85,53 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         }
     }
 
-    public func append(_ records: [SharedRecord], after head: ChainHead) throws -> Bool {
-        guard let first = records.first?.event, let last = records.last?.event else { return true }
+    public func append(_ records: [SharedRecord], builtOn head: ChainHead, onlyThere: Bool) throws -> SharedPlacement? {
+        guard let first = records.first?.event else { return SharedPlacement(after: head, last: head, missed: []) }
         precondition(first.sequence == head.sequence + 1, "shared records directly follow the head they were built on")
-        let statement = AppendStatement(records, after: head, sharingTheLock: !isReserved)
+        let call = AppendCall(records, builtOn: head, onlyThere: onlyThere, commits: !isReserved)
         let connection = try connected()
-        let what = "appending records \(first.sequence)–\(last.sequence)"
-        // An explicit transaction: postgres-nio completes a statement at its CommandComplete, before
-        // the implicit commit of its Sync; the answer to COMMIT comes once the commit is durable.
+        let what = "appending records built on \(head.sequence) (\(records.count))"
+        let reserved = isReserved
         defer { isReserved = false }
+        let placed: AppendCall.Row
         do {
-            if !isReserved { _ = try connection.answer("BEGIN", logger: logger) }
             let logger = logger
-            let inserted: Int
             do {
-                inserted = try Self.waiting { try await connection.execute(statement, logger: logger).reduce(0) { $0 + $1 } }
+                placed = try Self.waiting {
+                    var rows = try await connection.execute(call, logger: logger).makeAsyncIterator()
+                    guard let row = try await rows.next() else { throw SharedLogError("convlog_append answered no row") }
+                    return row
+                }
             } catch let error as SharedLogError {
-                _ = connection.close() as EventLoopFuture<Void>  // timed out: the statement's outcome is unknown
+                _ = connection.close() as EventLoopFuture<Void>  // timed out: the call's outcome is unknown
                 throw SharedLogError(error.message, outcomeUnknown: true)
             }
-            guard inserted == records.count else {
-                _ = try connection.answer("ROLLBACK", logger: logger)
-                return false
-            }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
-            _ = try? connection.answer("ROLLBACK", logger: logger)
-            return false
+            // Another store appended to one of these sessions first: nothing was written.
+            if reserved { _ = try? connection.answer("ROLLBACK", logger: logger) }
+            return nil
         } catch {
-            if (error as? PSQLError)?.code == .server { _ = try? connection.answer("ROLLBACK", logger: logger) }
-            throw failure(error, on: connection, during: what)
+            if reserved, (error as? PSQLError)?.code == .server { _ = try? connection.answer("ROLLBACK", logger: logger) }
+            // Without a reservation, the call commits before it answers: lost on the way, its outcome is unknown.
+            throw failure(error, on: connection, during: what, outcomeUnknown: !reserved)
         }
-        do {
-            _ = try connection.answer("COMMIT", logger: logger)
-            return true
-        } catch {
-            throw failure(error, on: connection, during: "committing: \(what)", outcomeUnknown: true)
+        if reserved {
+            do {
+                _ = try connection.answer(placed.lastHash == nil ? "ROLLBACK" : "COMMIT", logger: logger)
+            } catch {
+                throw failure(error, on: connection, during: "committing: \(what)", outcomeUnknown: true)
+            }
         }
+        guard let lastHash = placed.lastHash else { return nil }
+        let after = ChainHead(sequence: UInt64(placed.after), hash: EventHash(bytes: placed.afterHash))
+        let missed = try placed.missed.map { pairs in
+            try pairs.map { try SharedRecord.storedBytes(envelope: $0.envelope, payload: $0.payload) }
+        }
+        return SharedPlacement(
+            after: after,
+            last: ChainHead(sequence: after.sequence + UInt64(records.count), hash: EventHash(bytes: lastHash)),
+            missed: after == head ? [] : missed
+        )
     }
 
     public func reserve() throws {
@@ -230,49 +244,36 @@ private final class Outcome<Value: Sendable>: @unchecked Sendable {
     var result: Result<Value, any Error>?
 }
 
-/// The one statement of an append, prepared once per connection (its plan is kept: planning this
-/// statement anew cost more than executing it): the records and their payloads inserted only if
-/// the stored chain ends at the head they were built on, a deletion's erasure of the session's
-/// earlier payloads, the sessions' rows; it answers how many records it inserted.
-struct AppendStatement: PostgresPreparedStatement {
-    typealias Row = Int
+/// The call of an append (the `convlog_append` procedure, see ``PostgresSchema/appendProcedure``),
+/// prepared once per connection (its plan is kept): the records' canonical bytes and indexed
+/// fields, their payloads, a deletion's erasure of the session's earlier payloads, the sessions'
+/// rows; it answers where the records were placed.
+struct AppendCall: PostgresPreparedStatement {
+    /// Where the records went (see ``PostgresSchema/appendProcedure``).
+    struct Row {
+        var after: Int64
+        var afterHash: [UInt8]
+        /// Nil: nothing was written.
+        var lastHash: [UInt8]?
+        /// The records between the head built on and ``after`` (nil: not sent).
+        var missed: [(envelope: [UInt8], payload: [UInt8]?)]?
+    }
 
-    static let name = "convlog_append_1"
+    static let name = "convlog_append_2"
 
-    static let sql = """
-        WITH append_lock AS MATERIALIZED (
-            SELECT CASE WHEN $1::boolean THEN pg_advisory_xact_lock_shared(\(PostgresSharedLog.appendLock)) END
-        ), new_events AS (
-            INSERT INTO convlog_events (sequence, session_id, session_version, type, recorded_at, envelope, hash)
-            SELECT s, sid, v, t, to_timestamp(ms / 1000.0), env, h
-            FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[]) AS r(s, sid, v, t, ms, env, h)
-            WHERE (SELECT count(*) FROM append_lock) = 1
-              AND ($9::bigint = 0 OR EXISTS (SELECT 1 FROM convlog_events WHERE sequence = $9::bigint AND hash = $10::bytea))
-            RETURNING sequence
-        ), new_payloads AS (
-            INSERT INTO convlog_payloads (sequence, payload)
-            SELECT * FROM unnest($11::bigint[], $12::bytea[]) WHERE EXISTS (SELECT 1 FROM new_events)
-        ), erased AS (
-            DELETE FROM convlog_payloads p
-            USING convlog_events e, unnest($13::text[], $14::bigint[]) AS d(sid, v)
-            WHERE p.sequence = e.sequence AND e.session_id = d.sid AND e.session_version < d.v AND EXISTS (SELECT 1 FROM new_events)
-        ), touched AS (
-            INSERT INTO convlog_sessions AS s (session_id, version, updated_at, deleted)
-            SELECT sid, v, to_timestamp(ms / 1000.0), d
-            FROM unnest($15::text[], $16::bigint[], $17::bigint[], $18::boolean[]) AS r(sid, v, ms, d)
-            WHERE EXISTS (SELECT 1 FROM new_events)
-            ON CONFLICT (session_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, deleted = excluded.deleted
-        )
-        SELECT count(*)::bigint FROM new_events
-        """
+    static let sql = "CALL convlog_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULL, NULL, NULL, NULL, NULL)"
+
+    /// The most records of other stores an append brings back (a mirror further behind reads them apart).
+    static let maximumMissed: Int64 = 1_000
 
     private let bindings: PostgresBindings
 
-    /// - Parameter sharingTheLock: take the append lock shared (an append not reserved): it waits
-    ///   behind a reservation.
-    init(_ records: [SharedRecord], after head: ChainHead, sharingTheLock: Bool) {
+    /// - Parameters:
+    ///   - onlyThere: write nothing unless the shared log still ends at `head`.
+    ///   - commits: commit before answering (no transaction of the caller's is open).
+    init(_ records: [SharedRecord], builtOn head: ChainHead, onlyThere: Bool, commits: Bool) {
         // A session deleted within the batch: its earlier records of the batch go in already erased
-        // (the statement's erasure only sees rows stored before it).
+        // (the procedure's erasure only sees rows stored before it).
         var deletions: [String: UInt64] = [:]
         var sessions: [String: (version: Int64, updated: Int64, deleted: Bool)] = [:]
         for record in records {
@@ -287,36 +288,43 @@ struct AppendStatement: PostgresPreparedStatement {
             }
             sessions[event.sessionID] = (Int64(event.sessionVersion), event.timestamp, deleted)
         }
-        let withPayload = records.filter { record in
+        let withPayload = records.enumerated().filter { _, record in
             record.payload != nil && deletions[record.event.sessionID].map { record.event.sessionVersion >= $0 } ?? true
         }
         let erasures = deletions.sorted { $0.key < $1.key }
         let touched = sessions.sorted { $0.key < $1.key }
-        var bindings = PostgresBindings(capacity: 18)
-        bindings.append(sharingTheLock)
-        bindings.append(records.map { Int64($0.event.sequence) })
+        var bindings = PostgresBindings(capacity: 17)
         bindings.append(records.map(\.event.sessionID))
         bindings.append(records.map { Int64($0.event.sessionVersion) })
         bindings.append(records.map(\.event.event.typeName))
         bindings.append(records.map(\.event.timestamp))
-        bindings.append(records.map { ByteBuffer(bytes: $0.envelope) })
-        bindings.append(records.map { ByteBuffer(bytes: $0.event.hash.bytes) })
-        bindings.append(Int64(head.sequence))
-        bindings.append(ByteBuffer(bytes: head.hash.bytes))
-        bindings.append(withPayload.map { Int64($0.event.sequence) })
-        bindings.append(withPayload.map { ByteBuffer(bytes: $0.payload ?? []) })
+        bindings.append(records.map { ByteBuffer(bytes: $0.canonicalBytes) })
+        bindings.append(withPayload.map { Int64($0.offset + 1) })
+        bindings.append(withPayload.map { ByteBuffer(bytes: $0.element.payload ?? []) })
         bindings.append(erasures.map(\.key))
         bindings.append(erasures.map { Int64($0.value) })
         bindings.append(touched.map(\.key))
         bindings.append(touched.map(\.value.version))
         bindings.append(touched.map(\.value.updated))
         bindings.append(touched.map(\.value.deleted))
+        bindings.append(Int64(head.sequence))
+        bindings.append(onlyThere)
+        bindings.append(Self.maximumMissed)
+        bindings.append(commits)
         self.bindings = bindings
     }
 
     func makeBindings() throws -> PostgresBindings { bindings }
 
-    func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (after, afterHash, lastHash, envelopes, payloads) = try row.decode((Int64, ByteBuffer, ByteBuffer?, [ByteBuffer]?, [ByteBuffer]?).self)
+        let missed = envelopes.map { envelopes in
+            zip(envelopes, payloads ?? []).map { envelope, payload in
+                (envelope: Array(buffer: envelope), payload: payload.readableBytes == 0 ? nil : Array(buffer: payload))
+            }
+        }
+        return Row(after: after, afterHash: Array(buffer: afterHash), lastHash: lastHash.map { Array(buffer: $0) }, missed: missed)
+    }
 }
 
 extension EventLoopFuture where Value: Sendable {

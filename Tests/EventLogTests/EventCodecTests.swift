@@ -54,6 +54,22 @@ struct EventCodecTests {
         .checkpointsRemoved(CheckpointsRemoved(checkpoints: [CheckpointKey(namespace: "", checkpointID: "a"), CheckpointKey(namespace: "x:1", checkpointID: "b")])),
     ]
 
+    @Test("a record placed at another sequence after another hash is the record encoded there", arguments: sampleEvents)
+    func placing(event: Event) throws {
+        func encoded(at sequence: UInt64, after previous: EventHash) -> (bytes: [UInt8], hash: EventHash) {
+            EventCodec.encodeRecord(
+                sequence: sequence, sessionID: "session-1", sessionVersion: 3, timestamp: 1_700_000_000_123, type: event.typeName,
+                payload: EventCodec.encodePayload(event), previousHash: previous)
+        }
+        let earlier = encoded(at: 7, after: .genesis)
+        let (built, _) = encoded(at: 8, after: earlier.hash)
+        let otherHead = EventHash(bytes: (0..<32).map { UInt8($0) })
+        let placed = try EventCodec.placing(built, at: 0x0102_0304_0506_0709, after: otherHead)
+        #expect(placed == encoded(at: 0x0102_0304_0506_0709, after: otherHead).bytes)
+        #expect(try EventCodec.placing(built, at: 8, after: earlier.hash) == built)
+        #expect(throws: RecordDecodingError.self) { try EventCodec.placing(Array(built.prefix(40)), at: 9, after: otherHead) }
+    }
+
     @Test("every event type survives encode and decode", arguments: sampleEvents)
     func roundTrip(event: Event) throws {
         let (bytes, hash) = EventCodec.encodeRecord(

@@ -62,6 +62,20 @@ public enum EventCodec {
         return (writer.bytes, hash)
     }
 
+    /// The stored bytes of a record placed at `sequence`, after a record whose hash is
+    /// `previousHash`: its sequence rewritten and its hash chained anew, the rest as it is (what
+    /// a shared log stores when it places a record after another head than the one it was built on).
+    /// - Throws: ``RecordDecodingError`` when `record` is not a record.
+    package static func placing(_ record: [UInt8], at sequence: UInt64, after previousHash: EventHash) throws -> [UInt8] {
+        let canonicalCount = try record.withUnsafeBytes { try ChainLink($0).canonical.count }
+        guard canonicalCount >= 9 else { throw RecordDecodingError.truncated(at: canonicalCount) }
+        var placed = record
+        for index in 0..<8 { placed[1 + index] = UInt8(truncatingIfNeeded: sequence >> (56 - 8 * UInt64(index))) }
+        let hash = placed.withUnsafeBytes { EventHash.chaining(previousHash, UnsafeRawBufferPointer(rebasing: $0[..<canonicalCount])) }
+        placed.replaceSubrange((placed.count - trailerSize)..., with: previousHash.bytes + hash.bytes)
+        return placed
+    }
+
     /// Decodes stored record bytes. Does not check the hash: see ``ChainLink``. An erased
     /// record decodes as ``Event/erased(type:)``.
     package static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws(RecordDecodingError) -> RecordedEvent {

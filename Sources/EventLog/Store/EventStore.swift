@@ -282,10 +282,10 @@ private struct LogWriter: Sendable {
     /// Commits a batch's appends and answers its barriers.
     /// - Returns: whether it committed (or mirrored) a session deletion (erasures to do).
     private func process(_ batch: [QueuedWork], contention: inout SharedContention) -> Bool {
-        let appends = batch.compactMap { work -> PendingAppend? in if case .append(let append) = work { append } else { nil } }
+        var appends = batch.compactMap { work -> PendingAppend? in if case .append(let append) = work { append } else { nil } }
         guard let shared = configuration.sharedLog else {
             for case .barrier(let completion) in batch { completion(.success(())) }
-            return appends.isEmpty ? false : commit(appends) == .committed(deletion: true)
+            return appends.isEmpty ? false : commit(appends).heldDeletion
         }
         var deleted = false
         // A read barrier needs the shared head as of now; appends find out by trying.
@@ -320,6 +320,12 @@ private struct LogWriter: Sendable {
                 return deleted || deletion
             case .failed:
                 return deleted
+            case .placedElsewhere(let deletion, let refused):
+                // The refusals were judged on an outdated mirror: judge them again, holding the lock.
+                deleted = deleted || deletion
+                guard !refused.isEmpty else { return deleted }
+                appends = refused
+                reserving = true
             case .outdated:
                 // Another store appended first: build the commit again, holding the lock.
                 contention.collided()
@@ -369,31 +375,42 @@ private struct LogWriter: Sendable {
             guard !stored.isEmpty else {
                 throw SharedLogError("the shared log returned no record after \(local.sequence) although its head is \(target.sequence)")
             }
-            var verifier = ChainVerifier(after: local)
-            var records: [RecordedEvent] = []
-            for bytes in stored {
-                guard let decoded = verifier.check(next: bytes) else {
-                    throw EventStoreError(.notAMirror, "the shared log does not continue the local log: \(verifier.failure.map(String.init(describing:)) ?? "unreadable record")")
-                }
-                records.append(decoded)
-            }
-            try environment.writeGrowingMap { txn in
-                try EventStore.catchUp(appliedOnCommit, through: local.sequence, schema: schema, txn: txn)
-                var concerned = Set<String>()
-                for (record, bytes) in zip(records, stored) {
-                    try txn.put(schema.events, key: LogSchema.sequenceKey(record.sequence), value: bytes, append: true)
-                    try applyOnCommit(record, txn: txn, concerned: &concerned)
-                }
-                for projector in appliedOnCommit where concerned.contains(projector.name) {
-                    try schema.setCheckpoint(records[records.count - 1].sequence, of: projector, txn: txn)
-                }
-            }
-            tail.append(records)
-            feed.publish(records, sizes: stored.map(\.count))
-            deleted = deleted || records.contains { if case .sessionDeleted = $0.event { true } else { false } }
-            local = verifier.head
+            let applied = try applyMirrored(stored, after: local)
+            deleted = deleted || applied.deleted
+            local = applied.head
         }
         return deleted
+    }
+
+    /// Writes into the local log shared records that follow its head `local`, checking each
+    /// against the chain, and applies them as local commits would be: the projections applied
+    /// on commit, the tail, the subscriptions.
+    /// - Returns: the new head, and whether the records hold a session deletion.
+    /// - Throws: ``EventStoreError/Code/notAMirror`` when they do not continue the local log.
+    private func applyMirrored(_ stored: [[UInt8]], after local: ChainHead) throws -> (head: ChainHead, deleted: Bool) {
+        var verifier = ChainVerifier(after: local)
+        var records: [RecordedEvent] = []
+        for bytes in stored {
+            guard let decoded = verifier.check(next: bytes) else {
+                throw EventStoreError(.notAMirror, "the shared log does not continue the local log: \(verifier.failure.map(String.init(describing:)) ?? "unreadable record")")
+            }
+            records.append(decoded)
+        }
+        guard let last = records.last else { return (local, false) }
+        try environment.writeGrowingMap { txn in
+            try EventStore.catchUp(appliedOnCommit, through: local.sequence, schema: schema, txn: txn)
+            var concerned = Set<String>()
+            for (record, bytes) in zip(records, stored) {
+                try txn.put(schema.events, key: LogSchema.sequenceKey(record.sequence), value: bytes, append: true)
+                try applyOnCommit(record, txn: txn, concerned: &concerned)
+            }
+            for projector in appliedOnCommit where concerned.contains(projector.name) {
+                try schema.setCheckpoint(last.sequence, of: projector, txn: txn)
+            }
+        }
+        tail.append(records)
+        feed.publish(records, sizes: stored.map(\.count))
+        return (verifier.head, records.contains { if case .sessionDeleted = $0.event { true } else { false } })
     }
 
     /// What to do about a directory that is not a mirror of the shared log.
@@ -425,17 +442,38 @@ private struct LogWriter: Sendable {
     }
 
     /// What became of a group commit.
-    private enum CommitOutcome: Equatable {
+    private enum CommitOutcome {
         /// Committed and answered; `deletion`: it holds a session deletion (erasures to do).
         case committed(deletion: Bool)
         /// Failed and answered.
         case failed
-        /// Not committed, not answered: the shared log no longer ends where the local log does.
+        /// Not committed, not answered: another store appended to one of its sessions first.
         case outdated
+        /// Committed to the shared log after records of other stores, which the mirror now holds
+        /// too; the appends that went through are answered, the `refused` ones are not (their
+        /// checks saw an outdated mirror). `deletion`: a session deletion was mirrored.
+        case placedElsewhere(deletion: Bool, refused: [PendingAppend])
+
+        var heldDeletion: Bool {
+            switch self {
+            case .committed(let deletion), .placedElsewhere(let deletion, _): deletion
+            case .failed, .outdated: false
+            }
+        }
     }
 
-    /// Marks a shared append refused because another store appended first (the transaction aborts).
+    /// Marks a shared append refused because another store appended to one of its sessions
+    /// first (the transaction aborts).
     private struct SharedLogMoved: Error {}
+
+    /// Marks a shared append committed after records of other stores (the local transaction,
+    /// built on the head before them, aborts).
+    private struct PlacedElsewhere: Error {
+        let base: ChainHead
+        let placement: SharedPlacement
+        /// The batch's records as built on `base`.
+        let built: [[UInt8]]
+    }
 
     /// Commits `batch`, growing the map when it is full. When the transaction fails for another
     /// reason, commits each append alone, so only the one at fault fails. With a shared log, the
@@ -467,8 +505,12 @@ private struct LogWriter: Sendable {
                 }
                 if let shared, !appender.appended.isEmpty {
                     let records = try zip(appender.appended, appender.appendedBytes).map { try SharedRecord(event: $0, storedBytes: $1) }
-                    guard try shared.append(records, after: base) else { throw SharedLogMoved() }
+                    guard let placement = try shared.append(records, builtOn: base, onlyThere: false) else { throw SharedLogMoved() }
                     sharedOutcomes = outcomes
+                    guard placement.after == base else { throw PlacedElsewhere(base: base, placement: placement, built: appender.appendedBytes) }
+                    guard placement.last == appender.head else {
+                        throw EventStoreError(.notAMirror, "the shared log stored records \(base.sequence + 1)–\(placement.last.sequence) otherwise than this store built them\(Self.notAMirrorAdvice)")
+                    }
                 } else if let shared, outcomes.contains(where: { if case .failure = $0 { true } else { false } }) {
                     // A refusal (no such session, a version conflict…) stands only if nothing was
                     // appended elsewhere since: an append that went through proves it, this checks it.
@@ -484,6 +526,8 @@ private struct LogWriter: Sendable {
             return .committed(deletion: appended.contains { if case .sessionDeleted = $0.event { true } else { false } })
         } catch is SharedLogMoved {
             return .outdated
+        } catch let placed as PlacedElsewhere {
+            return placedElsewhere(batch, outcomes: sharedOutcomes ?? [], placed, shared: shared)
         } catch {
             if let sharedOutcomes {
                 // The shared log holds the batch; the mirror takes it from there next time.
@@ -492,6 +536,48 @@ private struct LogWriter: Sendable {
             }
             return fail(batch, error, shared: shared)
         }
+    }
+
+    /// Answers a batch the shared log placed after records of other stores: brings the mirror up
+    /// to them and to the batch as placed (from what the shared log sent along, else by reading
+    /// it), then answers the appends that went through with their positions as placed.
+    private func placedElsewhere(
+        _ batch: [PendingAppend], outcomes: [Result<AppendResult, EventStoreError>], _ placed: PlacedElsewhere, shared: (any SharedLog)?
+    ) -> CommitOutcome {
+        var deletion = false
+        do {
+            if let missed = placed.placement.missed {
+                var stored = missed
+                var previous = placed.placement.after.hash
+                for (offset, record) in placed.built.enumerated() {
+                    stored.append(try EventCodec.placing(record, at: placed.placement.after.sequence + 1 + UInt64(offset), after: previous))
+                    previous = EventHash(bytes: Array(stored[stored.count - 1].suffix(32)))
+                }
+                let applied = try applyMirrored(stored, after: placed.base)
+                if applied.head != placed.placement.last {
+                    throw EventStoreError(.notAMirror, "the shared log placed records \(placed.placement.after.sequence + 1)–\(placed.placement.last.sequence) otherwise than this store\(Self.notAMirrorAdvice)")
+                }
+                deletion = applied.deleted
+            } else if let shared {
+                deletion = try mirror(shared)
+            }
+        } catch {
+            // The shared log holds the batch: the mirror catches up at the next batch or poll.
+        }
+        let shift = placed.placement.after.sequence - placed.base.sequence
+        var refused: [PendingAppend] = []
+        for (append, outcome) in zip(batch, outcomes) {
+            switch outcome {
+            case .success(var result):
+                for index in result.positions.indices where result.positions[index].sequence > placed.base.sequence {
+                    result.positions[index].sequence += shift
+                }
+                append.completion(.success(result))
+            case .failure:
+                refused.append(append)
+            }
+        }
+        return .placedElsewhere(deletion: deletion, refused: refused)
     }
 
     /// Answers a batch whose transaction failed. Over a shared log, or when the disk or map is
@@ -513,7 +599,7 @@ private struct LogWriter: Sendable {
                 batch[0].completion(.failure(error))
                 return .failed
             }
-            return batch.map { commit([$0]) }.contains(.committed(deletion: true)) ? .committed(deletion: true) : .failed
+            return batch.map { commit([$0]) }.contains(where: \.heldDeletion) ? .committed(deletion: true) : .failed
         }
         for append in batch { append.completion(.failure(failure)) }
         return .failed

@@ -5,12 +5,14 @@ import Foundation
 ///
 /// A store opened with a shared log (``EventStore/Configuration/sharedLog``) keeps its LMDB
 /// environment as a mirror of it: the same records, byte for byte, and the read models folded
-/// from them. The shared log is the one chain of the fleet; appends to it are optimistic: the
-/// writer builds a group commit on its mirror's head and ``append(_:after:)`` writes it only if
-/// the shared log still ends there, atomically; otherwise nothing is written, the writer copies
-/// the records it lacks (``records(after:limit:)``) and builds the commit again. So idempotency,
-/// version and precondition checks always see every store's appends, and an append is
-/// acknowledged once the shared log committed it. The mirror can always be rebuilt from it.
+/// from them. The shared log is the one chain of the fleet, and it assigns its order: the writer
+/// builds a group commit on its mirror's head and ``append(_:builtOn:onlyThere:)`` places it
+/// after the shared log's head, wherever that is by then, chaining it there. The checks the
+/// writer made on its mirror still hold, because they only concern the sessions appended to, and
+/// a session's versions are unique in the shared log: when another store appended to one of them
+/// first, nothing is written, the writer copies the records it lacks
+/// (``records(after:limit:)``) and builds the commit again. An append is acknowledged once the
+/// shared log committed it. The mirror can always be rebuilt from it.
 public protocol SharedLog: Sendable {
     /// The last record of the shared log (sequence 0 and ``EventHash/genesis`` when empty).
     /// - Throws: ``SharedLogError``.
@@ -21,12 +23,18 @@ public protocol SharedLog: Sendable {
     /// - Throws: ``SharedLogError``.
     func records(after sequence: UInt64, limit: Int) throws -> [[UInt8]]
 
-    /// Appends `records` — which directly follow `head` — in one transaction, if the shared log
-    /// still ends at `head`; returns false, having written nothing, when it does not (another
-    /// store appended first). The records of a session deletion erase the payloads of the
-    /// session's earlier records in the same transaction.
+    /// Appends `records`, built to follow `head`, in one transaction, placed after the shared
+    /// log's head: each gets the next sequence and is chained on the record before it. When no
+    /// other store appended since `head`, they are stored exactly as given. The records of a
+    /// session deletion erase the payloads of the session's earlier records in the same
+    /// transaction.
+    /// - Parameter onlyThere: write nothing unless the shared log still ends at `head` (a copy
+    ///   that must keep its records as they are).
+    /// - Returns: where the records were placed; nil when nothing was written: a version of one
+    ///   of their sessions is already stored (another store appended to it first), or, with
+    ///   `onlyThere`, the shared log moved on.
     /// - Throws: ``SharedLogError``; nothing was written, unless it says the outcome is unknown.
-    func append(_ records: [SharedRecord], after head: ChainHead) throws -> Bool
+    func append(_ records: [SharedRecord], builtOn head: ChainHead, onlyThere: Bool) throws -> SharedPlacement?
 
     /// Takes the shared log's append lock until the next ``append(_:after:)`` (or
     /// ``releaseReservation()``): other stores' appends wait meanwhile, so that append cannot be
@@ -44,6 +52,24 @@ public protocol SharedLog: Sendable {
     func close()
 }
 
+/// Where a shared log placed an append (``SharedLog/append(_:builtOn:onlyThere:)``).
+public struct SharedPlacement: Sendable, Equatable {
+    /// The record the append was placed after: the head it was built on, or a later one when
+    /// other stores appended meanwhile (the records then got later sequences and other hashes).
+    public var after: ChainHead
+    /// The last record of the append as placed.
+    public var last: ChainHead
+    /// The stored bytes of the records between the head the append was built on and ``after``,
+    /// when the shared log sent them along (nil: read them with ``SharedLog/records(after:limit:)``).
+    public var missed: [[UInt8]]?
+
+    public init(after: ChainHead, last: ChainHead, missed: [[UInt8]]?) {
+        self.after = after
+        self.last = last
+        self.missed = missed
+    }
+}
+
 /// A record for a shared log: its stored bytes split where the shared log keeps them apart (the
 /// envelope without the payload, and the payload, so that erasure only removes payloads), and
 /// the fields a shared log indexes.
@@ -55,6 +81,11 @@ public struct SharedRecord: Sendable {
     /// The payload, or nil when the record has none stored (erased, or format 1 whose payload is
     /// inside the envelope).
     public let payload: [UInt8]?
+
+    /// What the hash covers besides the previous hash: the envelope without its trailer (the
+    /// previous hash and the hash), in which a shared log writes the record's sequence when it
+    /// places it.
+    public var canonicalBytes: ArraySlice<UInt8> { envelope.dropLast(EventCodec.trailerSize) }
 
     /// Splits stored record bytes.
     /// - Throws: ``RecordDecodingError`` when they are not a record.

@@ -133,6 +133,42 @@ def test_concurrent_writers_through_two_daemons_keep_one_order(fleet, postgres):
     assert f"chain: ok, {6 * 40 + len(sessions)} events" in verified.stdout
 
 
+def test_daemons_appending_to_different_sessions_answer_the_positions_the_database_gave(fleet, postgres):
+    # Appends of different sessions never collide: each daemon's commit goes after whatever the
+    # other committed meanwhile, so the sequence it answers is the one the database placed it at.
+    daemons = fleet(2, "--window", "100")
+    acknowledged: dict[str, tuple[int, int]] = {}
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            with Client(daemons[index % 2].socket_path, timeout=30) as client:
+                for n in range(60):
+                    added = client.add(f"w{index}", "user", f"m{n}", message_id=f"w{index}-{n}", create_if_missing=True)
+                    with lock:
+                        acknowledged[f"w{index}-{n}"] = (added.sequence, added.version)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    sequences = [sequence for sequence, _ in acknowledged.values()]
+    assert len(set(sequences)) == len(sequences) == 8 * 60
+    for daemon in daemons:
+        with Client(daemon.socket_path) as client:
+            stored = {m.message_id: (m.sequence, m.version) for i in range(8) for m in client.get_context(f"w{i}", window=1000).messages}
+            assert stored == acknowledged
+    # One chain: every message and each session's creation, in the order the database gave.
+    verified = cli("verify", "--store", postgres.url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"chain: ok, {8 * 60 + 8} events" in verified.stdout
+
+
 def load(socket_path: str, session: str, acknowledged: list[str], failures: list[int], stop: threading.Event) -> None:
     """Adds messages until stopped, recording each acknowledged id and each error code."""
     n = 0
