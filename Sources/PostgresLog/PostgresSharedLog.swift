@@ -95,16 +95,13 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         defer { isReserved = false }
         let placed: AppendCall.Row
         do {
-            let logger = logger
             do {
-                placed = try Self.waiting {
-                    var rows = try await connection.execute(call, logger: logger).makeAsyncIterator()
-                    guard let row = try await rows.next() else { throw SharedLogError("convlog_append answered no row") }
-                    return row
+                guard let row = try connection.answer(call.query, logger: logger).rows.first else {
+                    throw SharedLogError("convlog_append answered no row")
                 }
+                placed = try AppendCall.decode(row)
             } catch let error as SharedLogError {
-                _ = connection.close() as EventLoopFuture<Void>  // timed out: the call's outcome is unknown
-                throw SharedLogError(error.message, outcomeUnknown: true)
+                throw SharedLogError(error.message, outcomeUnknown: true)  // no answer in time: the call's outcome is unknown
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
             // Another store appended to one of these sessions first: nothing was written.
@@ -163,24 +160,6 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         }
         _ = try? (open?.close() as EventLoopFuture<Void>?)?.wait(atMost: PostgresConnection.answerTimeout)
         try? group.syncShutdownGracefully()
-    }
-
-    /// Runs async `body` from a thread that may block (the writer, a tool) and returns its result.
-    private static func waiting<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) throws -> Value {
-        let outcome = Outcome<Value>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do {
-                outcome.result = .success(try await body())
-            } catch {
-                outcome.result = .failure(error)
-            }
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + PostgresConnection.answerTimeout) == .success else {
-            throw SharedLogError("no answer within \(PostgresConnection.answerTimeout)")
-        }
-        return try outcome.result!.get()
     }
 
     /// Runs `body` on the connection; a failure becomes a ``SharedLogError`` naming `what`.
@@ -244,11 +223,11 @@ private final class Outcome<Value: Sendable>: @unchecked Sendable {
     var result: Result<Value, any Error>?
 }
 
-/// The call of an append (the `convlog_append` procedure, see ``PostgresSchema/appendProcedure``),
-/// prepared once per connection (its plan is kept): the records' canonical bytes and indexed
-/// fields, their payloads, a deletion's erasure of the session's earlier payloads, the sessions'
-/// rows; it answers where the records were placed.
-struct AppendCall: PostgresPreparedStatement {
+/// The call of an append (the `convlog_append` procedure, see ``PostgresSchema/appendProcedure``,
+/// whose statements PL/pgSQL prepares once per connection): the records' canonical bytes and
+/// indexed fields, their payloads, a deletion's erasure of the session's earlier payloads, the
+/// sessions' rows; it answers where the records were placed.
+struct AppendCall {
     /// Where the records went (see ``PostgresSchema/appendProcedure``).
     struct Row {
         var after: Int64
@@ -259,9 +238,7 @@ struct AppendCall: PostgresPreparedStatement {
         var missed: [(envelope: [UInt8], payload: [UInt8]?)]?
     }
 
-    static let name = "convlog_append_2"
-
-    static let sql = "CALL convlog_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULL, NULL, NULL, NULL, NULL)"
+    private static let sql = "CALL convlog_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULL, NULL, NULL, NULL, NULL)"
 
     /// The most records of other stores an append brings back (a mirror further behind reads them apart).
     static let maximumMissed: Int64 = 1_000
@@ -314,9 +291,12 @@ struct AppendCall: PostgresPreparedStatement {
         self.bindings = bindings
     }
 
-    func makeBindings() throws -> PostgresBindings { bindings }
+    /// The call, bound (an unnamed statement: parsing a CALL costs next to nothing, and it is
+    /// answered through the connection's future, without a hop through a Swift task).
+    var query: PostgresQuery { PostgresQuery(unsafeSQL: Self.sql, binds: bindings) }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row {
+    /// Decodes the procedure's answer.
+    static func decode(_ row: PostgresRow) throws -> Row {
         let (after, afterHash, lastHash, envelopes, payloads) = try row.decode((Int64, ByteBuffer, ByteBuffer?, [ByteBuffer]?, [ByteBuffer]?).self)
         let missed = envelopes.map { envelopes in
             zip(envelopes, payloads ?? []).map { envelope, payload in

@@ -238,6 +238,7 @@ private struct LogWriter: Sendable {
     func run() {
         var erasing = (try? EventStore.erasePending(schema: schema, environment: environment, limit: 0)) ?? false
         var contention = SharedContention()
+        var gathering: GroupCommitQueue.Gathering?
         while true {
             let load = tail.load
             // Erasures pending: come back at once when idle, one batch per turn, so appends never wait long.
@@ -246,9 +247,13 @@ private struct LogWriter: Sendable {
                 let poll = Date.now.addingTimeInterval(Self.seconds(configuration.sharedPollInterval))
                 due = min(due ?? poll, poll)
             }
-            switch queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes, until: due) {
+            switch queue.nextBatch(maxCount: configuration.maxBatchAppends, maxBytes: configuration.maxBatchBytes, until: due, gathering: gathering) {
             case .work(let batch):
+                let started = ContinuousClock.now
                 if process(batch, contention: &contention) { erasing = true }
+                if configuration.sharedLog != nil {
+                    gathering = Self.gathering(after: batch, took: ContinuousClock.now - started, waiting: queue.waitingCount)
+                }
                 let after = tail.load
                 if after.count >= configuration.materializeAfterEvents || after.age >= configuration.materializeInterval {
                     materialize()
@@ -263,6 +268,19 @@ private struct LogWriter: Sendable {
                 return
             }
         }
+    }
+
+    /// What the next group commit over a shared log waits for, after `batch` was committed in
+    /// `took` with `waiting` appends then queued: as many appends as were just answered plus those
+    /// queued, since clients that were answered tend to send their next append at once, for at
+    /// most a quarter of the time the commit took. A shared commit takes a round trip to the
+    /// database and its flush, longer than a client's way back, and the database serialises the
+    /// fleet's commits: fewer, fuller commits carry more appends. (One PostgreSQL, 16 clients on
+    /// one or two daemons: +15% and +25% msg/s over no wait; half a commit did no better.)
+    private static func gathering(after batch: [QueuedWork], took: Duration, waiting: Int) -> GroupCommitQueue.Gathering? {
+        let answered = batch.count { if case .append = $0 { true } else { false } }
+        guard answered > 0 else { return nil }
+        return GroupCommitQueue.Gathering(count: answered + waiting, patience: took / 4)
     }
 
     /// Whether other stores append to the shared log now. While they do, each group commit
@@ -527,7 +545,9 @@ private struct LogWriter: Sendable {
         } catch is SharedLogMoved {
             return .outdated
         } catch let placed as PlacedElsewhere {
-            return placedElsewhere(batch, outcomes: sharedOutcomes ?? [], placed, shared: shared)
+            let outcome = placedElsewhere(batch, outcomes: sharedOutcomes ?? [], placed, shared: shared)
+            configuration.commitObserver?(batch.count, ContinuousClock.now - started)
+            return outcome
         } catch {
             if let sharedOutcomes {
                 // The shared log holds the batch; the mirror takes it from there next time.

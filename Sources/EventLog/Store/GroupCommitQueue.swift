@@ -59,9 +59,25 @@ final class GroupCommitQueue: @unchecked Sendable {
         case closed
     }
 
+    /// Appends expected soon, worth a short wait before a commit (see ``nextBatch(maxCount:maxBytes:until:gathering:)``).
+    struct Gathering {
+        /// How many to wait for.
+        var count: Int
+        /// How long to wait for them, at most, once the first is there.
+        var patience: Duration
+    }
+
+    /// How much work waits now.
+    var waitingCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waiting.count
+    }
+
     /// Blocks until work waits (or `deadline`, when given, passes), then takes the oldest:
-    /// at least one, and more while they fit in `maxCount` and `maxBytes`.
-    func nextBatch(maxCount: Int, maxBytes: Int, until deadline: Date?) -> Next {
+    /// at least one, and more while they fit in `maxCount` and `maxBytes`. With `gathering`, once
+    /// work waits, it waits up to `gathering.patience` more for `gathering.count` in all.
+    func nextBatch(maxCount: Int, maxBytes: Int, until deadline: Date?, gathering: Gathering? = nil) -> Next {
         condition.lock()
         defer { condition.unlock() }
         while waiting.isEmpty && !isClosed {
@@ -72,6 +88,10 @@ final class GroupCommitQueue: @unchecked Sendable {
             }
         }
         guard !waiting.isEmpty else { return .closed }
+        if let gathering, waiting.count < min(gathering.count, maxCount) {
+            let until = Date.now.addingTimeInterval(Double(gathering.patience.components.attoseconds) / 1e18 + Double(gathering.patience.components.seconds))
+            while waiting.count < min(gathering.count, maxCount), !isClosed, condition.wait(until: until) {}
+        }
         return .work(removeBatch(maxCount: maxCount, maxBytes: maxBytes))
     }
 
