@@ -126,9 +126,11 @@ enum PostgresSchema {
             END LOOP;
             INSERT INTO convlog_payloads (sequence, payload)
             SELECT placed_after + u.position, u.payload FROM unnest(payload_positions, payloads) AS u(position, payload);
-            DELETE FROM convlog_payloads p
-            USING convlog_events e, unnest(erased_sessions, erased_before) AS d(session_id, before)
-            WHERE p.sequence = e.sequence AND e.session_id = d.session_id AND e.session_version < d.before;
+            IF cardinality(erased_sessions) > 0 THEN
+                DELETE FROM convlog_payloads p
+                USING convlog_events e, unnest(erased_sessions, erased_before) AS d(session_id, before)
+                WHERE p.sequence = e.sequence AND e.session_id = d.session_id AND e.session_version < d.before;
+            END IF;
             INSERT INTO convlog_sessions AS s (session_id, version, updated_at, deleted)
             SELECT t.session_id, t.version, to_timestamp(t.ms / 1000.0), t.deleted
             FROM unnest(touched_sessions, touched_versions, touched_ms, touched_deleted) AS t(session_id, version, ms, deleted)
