@@ -312,6 +312,24 @@ def test_migrate_moves_a_local_log_into_postgres_with_its_chain(daemon_process, 
     assert rebuilt.returncode == 0 and "2 sessions" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
 
 
+def test_a_database_of_the_first_schema_is_migrated_and_its_chain_continued(fleet, postgres):
+    (daemon,) = fleet(1)
+    with Client(daemon.socket_path) as client:
+        client.create(session_id="old")
+        client.add("old", "user", "stored by schema 1", message_id="q1")
+    daemon.stop()
+    # What a database of the first schema looks like: the tables and records, no append procedure.
+    postgres.psql("-c", "DROP PROCEDURE convlog_append", "-c", "DELETE FROM convlog_migrations WHERE version = 2")
+    daemon.start("--store", postgres.url)
+    with Client(daemon.socket_path) as client:
+        added = client.add("old", "user", "appended after the migration", message_id="q2")
+        assert added.sequence == 3 and added.version == 3
+        assert texts(client, "old") == ["stored by schema 1", "appended after the migration"]
+    assert postgres.psql("-c", "SELECT max(version) FROM convlog_migrations") == "2\n"
+    verified = cli("verify", "--store", postgres.url)
+    assert verified.returncode == 0 and "chain: ok, 3 events" in verified.stdout, verified.stdout + verified.stderr
+
+
 def test_tampering_in_postgres_is_caught_by_verify(fleet, postgres):
     (a,) = fleet(1)
     with Client(a.socket_path) as client:
