@@ -6,6 +6,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -39,6 +40,24 @@ def fleet(postgres):
 
 def texts(client: Client, session: str, window: int = 1000) -> list[str]:
     return [message.content for message in client.get_context(session, window=window).messages]
+
+
+def run_concurrently(count: int, work: Callable[[int], None]) -> None:
+    """Runs work(0) … work(count - 1) on as many threads at once; fails with every error raised."""
+    errors: list[BaseException] = []
+
+    def guarded(index: int) -> None:
+        try:
+            work(index)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
 
 
 def test_a_conversation_continues_on_another_daemon(fleet, postgres):
@@ -95,31 +114,22 @@ def test_concurrent_writers_through_two_daemons_keep_one_order(fleet, postgres):
             setup.create(session_id=session)
     acknowledged: dict[str, list[tuple[str, int]]] = {session: [] for session in sessions}
     lock = threading.Lock()
-    errors: list[BaseException] = []
 
     def writer(index: int) -> None:
-        try:
-            with Client(daemons[index % 2].socket_path, timeout=30) as client:
-                for n in range(40):
-                    session = sessions[(index + n) % len(sessions)]
-                    message_id = f"w{index}-{n}"
-                    added = client.add(session, "user", message_id, message_id=message_id)
-                    # Every other message is retried on the other daemon: still one message.
-                    if n % 2 == 0:
-                        with Client(daemons[(index + 1) % 2].socket_path, timeout=30) as other:
-                            again = other.add(session, "user", message_id, message_id=message_id)
-                        assert again.duplicate and again.sequence == added.sequence
-                    with lock:
-                        acknowledged[session].append((message_id, added.version))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+        with Client(daemons[index % 2].socket_path, timeout=30) as client:
+            for n in range(40):
+                session = sessions[(index + n) % len(sessions)]
+                message_id = f"w{index}-{n}"
+                added = client.add(session, "user", message_id, message_id=message_id)
+                # Every other message is retried on the other daemon: still one message.
+                if n % 2 == 0:
+                    with Client(daemons[(index + 1) % 2].socket_path, timeout=30) as other:
+                        again = other.add(session, "user", message_id, message_id=message_id)
+                    assert again.duplicate and again.sequence == added.sequence
+                with lock:
+                    acknowledged[session].append((message_id, added.version))
 
-    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not errors, errors
+    run_concurrently(6, writer)
     for daemon in daemons:
         with Client(daemon.socket_path) as client:
             for session in sessions:
@@ -139,24 +149,15 @@ def test_daemons_appending_to_different_sessions_answer_the_positions_the_databa
     daemons = fleet(2, "--window", "100")
     acknowledged: dict[str, tuple[int, int]] = {}
     lock = threading.Lock()
-    errors: list[BaseException] = []
 
     def writer(index: int) -> None:
-        try:
-            with Client(daemons[index % 2].socket_path, timeout=30) as client:
-                for n in range(60):
-                    added = client.add(f"w{index}", "user", f"m{n}", message_id=f"w{index}-{n}", create_if_missing=True)
-                    with lock:
-                        acknowledged[f"w{index}-{n}"] = (added.sequence, added.version)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+        with Client(daemons[index % 2].socket_path, timeout=30) as client:
+            for n in range(60):
+                added = client.add(f"w{index}", "user", f"m{n}", message_id=f"w{index}-{n}", create_if_missing=True)
+                with lock:
+                    acknowledged[f"w{index}-{n}"] = (added.sequence, added.version)
 
-    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not errors, errors
+    run_concurrently(8, writer)
     sequences = [sequence for sequence, _ in acknowledged.values()]
     assert len(set(sequences)) == len(sequences) == 8 * 60
     for daemon in daemons:
