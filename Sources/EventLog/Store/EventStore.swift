@@ -219,7 +219,9 @@ public final class EventStore: Sendable {
 
 /// The writer thread's loop: take a batch, commit its records in one transaction, answer every
 /// append; apply the committed events to the projections when they are due. Over a shared log,
-/// each batch first brings the mirror up to the shared head and commits there before answering.
+/// each batch is built on the mirror's head and committed to the shared log, which places it
+/// after its own head; the mirror takes it there (with any records of other stores before it)
+/// before the appends are answered.
 private struct LogWriter: Sendable {
     let environment: LMDBEnvironment
     let schema: LogSchema
