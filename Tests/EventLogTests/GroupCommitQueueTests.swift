@@ -21,7 +21,7 @@ struct GroupCommitQueueTests {
             try? queue.enqueue(Self.barrier)
         }
         late.start()
-        let next = queue.nextBatch(maxCount: 100, maxBytes: 1 << 20, until: nil, gathering: .init(count: 3, patience: .seconds(30)))
+        let next = queue.nextBatch(maxCount: 100, maxBytes: 1 << 20, until: nil, gathering: .init(count: 3, patience: 30))
         #expect(Self.count(next) == 3)
     }
 
@@ -29,10 +29,10 @@ struct GroupCommitQueueTests {
     func gatheringIsBounded() throws {
         let queue = GroupCommitQueue()
         try queue.enqueue(Self.barrier)
-        let alone = queue.nextBatch(maxCount: 100, maxBytes: 1 << 20, until: nil, gathering: .init(count: 5, patience: .milliseconds(20)))
+        let alone = queue.nextBatch(maxCount: 100, maxBytes: 1 << 20, until: nil, gathering: .init(count: 5, patience: 0.02))
         #expect(Self.count(alone) == 1)
         for _ in 0..<4 { try queue.enqueue(Self.barrier) }
-        let capped = queue.nextBatch(maxCount: 2, maxBytes: 1 << 20, until: nil, gathering: .init(count: 10, patience: .seconds(30)))
+        let capped = queue.nextBatch(maxCount: 2, maxBytes: 1 << 20, until: nil, gathering: .init(count: 10, patience: 30))
         #expect(Self.count(capped) == 2)
         #expect(queue.waitingCount == 2)
     }

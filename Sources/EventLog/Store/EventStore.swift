@@ -282,7 +282,7 @@ private struct LogWriter: Sendable {
     private static func gathering(after batch: [QueuedWork], took: Duration, waiting: Int) -> GroupCommitQueue.Gathering? {
         let answered = batch.count { if case .append = $0 { true } else { false } }
         guard answered > 0 else { return nil }
-        return GroupCommitQueue.Gathering(count: answered + waiting, patience: took / 4)
+        return GroupCommitQueue.Gathering(count: answered + waiting, patience: seconds(took / 4))
     }
 
     /// Whether other stores append to the shared log now. While they do, each group commit

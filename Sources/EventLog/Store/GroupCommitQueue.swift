@@ -63,8 +63,8 @@ final class GroupCommitQueue: @unchecked Sendable {
     struct Gathering {
         /// How many to wait for.
         var count: Int
-        /// How long to wait for them, at most, once the first is there.
-        var patience: Duration
+        /// How long to wait for them, at most, once the first is there (seconds).
+        var patience: TimeInterval
     }
 
     /// How much work waits now.
@@ -89,7 +89,7 @@ final class GroupCommitQueue: @unchecked Sendable {
         }
         guard !waiting.isEmpty else { return .closed }
         if let gathering, waiting.count < min(gathering.count, maxCount) {
-            let until = Date.now.addingTimeInterval(Double(gathering.patience.components.attoseconds) / 1e18 + Double(gathering.patience.components.seconds))
+            let until = Date.now.addingTimeInterval(gathering.patience)
             while waiting.count < min(gathering.count, maxCount), !isClosed, condition.wait(until: until) {}
         }
         return .work(removeBatch(maxCount: maxCount, maxBytes: maxBytes))

@@ -36,7 +36,7 @@ public protocol SharedLog: Sendable {
     /// - Throws: ``SharedLogError``; nothing was written, unless it says the outcome is unknown.
     func append(_ records: [SharedRecord], builtOn head: ChainHead, onlyThere: Bool) throws -> SharedPlacement?
 
-    /// Takes the shared log's append lock until the next ``append(_:after:)`` (or
+    /// Takes the shared log's append lock until the next ``append(_:builtOn:onlyThere:)`` (or
     /// ``releaseReservation()``): other stores' appends wait meanwhile, so that append cannot be
     /// outdated. For a store whose append was outdated, so that it does not lose again and again.
     /// - Throws: ``SharedLogError``.
@@ -53,7 +53,7 @@ public protocol SharedLog: Sendable {
 }
 
 /// Where a shared log placed an append (``SharedLog/append(_:builtOn:onlyThere:)``).
-public struct SharedPlacement: Sendable, Equatable {
+public struct SharedPlacement: Sendable {
     /// The record the append was placed after: the head it was built on, or a later one when
     /// other stores appended meanwhile (the records then got later sequences and other hashes).
     public var after: ChainHead
