@@ -73,7 +73,8 @@ public final class EventStore: Sendable {
     let feed = LogFeed()
     private let queue = GroupCommitQueue()
     private let writerStopped = DispatchSemaphore(value: 0)
-    private let hasWriter: Bool
+    /// What commits: the writer thread runs it, and a lone append may commit through it on its own thread.
+    private let writer: LogWriter?
     /// The log of record this store mirrors, if any.
     private let sharedLog: (any SharedLog)?
 
@@ -121,10 +122,10 @@ public final class EventStore: Sendable {
         self.environment = environment
         self.schema = schema
         self.projectors = projectors
-        self.hasWriter = !configuration.readOnly
         self.sharedLog = configuration.readOnly ? nil : configuration.sharedLog
         if configuration.readOnly {
             tail = UnmaterializedTail(materializedThrough: 0, kept: false)
+            writer = nil
             queue.close()
         } else {
             tail = UnmaterializedTail(materializedThrough: try Self.materialize(projectors, schema: schema, environment: environment), kept: true)
@@ -138,6 +139,7 @@ public final class EventStore: Sendable {
                 configuration: configuration,
                 appliedOnCommit: projectors.filter(\.appliesOnCommit)
             )
+            self.writer = writer
             if let sharedLog {
                 do {
                     try writer.mirrorOrThrow(sharedLog)
@@ -160,8 +162,9 @@ public final class EventStore: Sendable {
         close()
     }
 
-    /// Called once with an append's outcome, on the writer thread (or on the caller's, when the
-    /// request is refused before it is queued). It must return quickly: the next commit waits.
+    /// Called once with an append's outcome, on the writer thread, or on the caller's (before
+    /// ``append(_:completion:)`` returns) when the request is refused before it is queued or the
+    /// append was committed there. It must return quickly: the next commit waits.
     public typealias AppendCompletion = @Sendable (Result<AppendResult, any Error>) -> Void
 
     /// Appends `request` atomically and returns once it is durable (see ``Durability``).
@@ -172,15 +175,39 @@ public final class EventStore: Sendable {
     ///   `invalidAppend`, `storageFull`, `closed` — or ``LMDBError`` for a storage failure.
     public func append(_ request: AppendRequest) async throws -> AppendResult {
         try await withCheckedThrowingContinuation { continuation in
-            append(request) { continuation.resume(with: $0) }
+            // Never committed on the task's own thread: a blocking fsync would hold a thread of
+            // the cooperative pool.
+            submit(request, mayCommitInPlace: false) { continuation.resume(with: $0) }
         }
     }
 
     /// Appends `request` atomically and calls `completion` once it is durable, with the errors of
     /// ``append(_:)``. For callers that answer from the writer's completion without a task hop.
+    ///
+    /// When the log is idle — nothing waits, nothing is being committed, and commits have been
+    /// taking one append each (a lone client) — the append is committed on the calling thread,
+    /// which then blocks for the commit (its fsync included) and `completion` runs before this
+    /// returns: a lone append spares the two thread hand-offs to the writer and back. Under
+    /// concurrent appends it waits for the writer's next group commit instead. A store over a
+    /// shared log, and a session deletion (which starts erasures), always go through the writer.
     public func append(_ request: AppendRequest, completion: @escaping AppendCompletion) {
+        submit(request, mayCommitInPlace: true, completion: completion)
+    }
+
+    private func submit(_ request: AppendRequest, mayCommitInPlace: Bool, completion: @escaping AppendCompletion) {
+        let pending: PendingAppend
         do {
-            try queue.enqueue(.append(PendingAppend(request: try PreparedAppend(request), completion: completion)))
+            pending = PendingAppend(request: try PreparedAppend(request), completion: completion)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        if mayCommitInPlace, sharedLog == nil, !pending.request.deletesSession, let writer, queue.claimForCommitInPlace() {
+            writer.commitInPlace(pending)
+            return
+        }
+        do {
+            try queue.enqueue(.append(pending))
         } catch {
             completion(.failure(error))
         }
@@ -210,7 +237,7 @@ public final class EventStore: Sendable {
     public func close() {
         queue.close()
         feed.closeAll()
-        guard hasWriter else { return }
+        guard writer != nil else { return }
         writerStopped.wait()
         writerStopped.signal()  // later calls (and deinit) pass straight through
         try? environment.sync()
@@ -261,15 +288,29 @@ private struct LogWriter: Sendable {
                     materialize()
                     if erasing { erasing = eraseBatch() }
                 }
+                queue.release(committed: batch.count { if case .append = $0 { true } else { false } })
             case .idle:
                 if let shared = configuration.sharedLog, (try? mirror(shared)) == true { erasing = true }
                 materialize()
                 if erasing { erasing = eraseBatch() }
+                queue.release()
+            case .rescheduled:
+                continue
             case .closed:
                 materialize()
                 return
             }
         }
+    }
+
+    /// Commits one append on the caller's thread, which holds the queue's claim
+    /// (``GroupCommitQueue/claimForCommitInPlace()``), answers it, and gives the claim back —
+    /// waking the writer when the projections may now be due, since it computed its deadline
+    /// without this commit's records.
+    func commitInPlace(_ append: PendingAppend) {
+        let tailWasEmpty = tail.load.count == 0
+        _ = commit([append])
+        queue.release(committed: 1, rescheduleWriter: tailWasEmpty || tail.load.count >= configuration.materializeAfterEvents)
     }
 
     /// What the next group commit over a shared log waits for, after `batch` was committed in

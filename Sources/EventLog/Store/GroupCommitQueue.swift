@@ -29,15 +29,30 @@ enum QueuedWork: Sendable {
     }
 }
 
-/// The hand-off between appenders and the store's writer thread.
+/// The hand-off between appenders and the store's writer thread, and the claim on the log's
+/// write side.
 ///
 /// Appenders enqueue; the writer takes everything waiting (up to a count and a byte budget) as
-/// one batch, so many appends share one commit and one fsync.
+/// one batch, so many appends share one commit and one fsync. Whoever writes holds the claim:
+/// the writer from ``nextBatch(maxCount:maxBytes:until:gathering:)`` to ``release(committed:rescheduleWriter:)``,
+/// or an appender that found the log idle and commits its own append on its own thread
+/// (``claimForCommitInPlace()``), which saves a lone append two thread hand-offs.
 final class GroupCommitQueue: @unchecked Sendable {
     // All state is guarded by `condition`.
     private let condition = NSCondition()
     private var waiting: [QueuedWork] = []
     private var isClosed = false
+    /// Whether someone holds the claim (commits, or applies projections).
+    private var isClaimed = false
+    /// Appends the last commit took: a commit in place is allowed only while commits take one
+    /// append each (a lone client), since a commit of one append under load would make the
+    /// batch waiting behind it wait a whole commit more.
+    private var lastCommitAppends = 0
+    /// Set when the writer should compute its deadline again (a commit in place filled the tail).
+    private var isRescheduled = false
+    /// The deadline the writer waits for in ``nextBatch(maxCount:maxBytes:until:gathering:)``,
+    /// so that a release after it passed wakes the writer.
+    private var writerDeadline: Date?
 
     /// Queues work and wakes the writer.
     /// - Throws: ``EventStoreError/Code/closed`` once ``close()`` was called.
@@ -57,6 +72,8 @@ final class GroupCommitQueue: @unchecked Sendable {
         case idle
         /// The queue is closed and empty.
         case closed
+        /// Someone else committed: compute the deadline again (nothing claimed).
+        case rescheduled
     }
 
     /// Appends expected soon, worth a short wait before a commit (see ``nextBatch(maxCount:maxBytes:until:gathering:)``).
@@ -74,25 +91,65 @@ final class GroupCommitQueue: @unchecked Sendable {
         return waiting.count
     }
 
-    /// Blocks until work waits (or `deadline`, when given, passes), then takes the oldest:
-    /// at least one, and more while they fit in `maxCount` and `maxBytes`. With `gathering`, once
-    /// work waits, it waits up to `gathering.patience` more for `gathering.count` in all.
+    /// Blocks until work waits (or `deadline`, when given, passes) and nobody else holds the
+    /// claim, then claims and takes the oldest: at least one, and more while they fit in
+    /// `maxCount` and `maxBytes`. With `gathering`, once work waits, it waits up to
+    /// `gathering.patience` more for `gathering.count` in all. After `.work` and `.idle` the
+    /// caller holds the claim until it calls ``release(committed:rescheduleWriter:)``.
     func nextBatch(maxCount: Int, maxBytes: Int, until deadline: Date?, gathering: Gathering? = nil) -> Next {
         condition.lock()
-        defer { condition.unlock() }
-        while waiting.isEmpty && !isClosed {
-            if let deadline {
-                guard condition.wait(until: deadline) else { return waiting.isEmpty ? .idle : .work(removeBatch(maxCount: maxCount, maxBytes: maxBytes)) }
-            } else {
-                condition.wait()
-            }
+        writerDeadline = deadline
+        defer {
+            writerDeadline = nil
+            condition.unlock()
         }
-        guard !waiting.isEmpty else { return .closed }
+        while true {
+            if !isClaimed {
+                if !waiting.isEmpty { break }
+                if isClosed { return .closed }
+                if isRescheduled {
+                    isRescheduled = false
+                    return .rescheduled
+                }
+                if let deadline, Date.now >= deadline {
+                    isClaimed = true
+                    return .idle
+                }
+            }
+            // While someone else holds the claim, its release wakes this wait.
+            if let deadline, !isClaimed { _ = condition.wait(until: deadline) } else { condition.wait() }
+        }
         if let gathering, waiting.count < min(gathering.count, maxCount) {
             let until = Date.now.addingTimeInterval(gathering.patience)
             while waiting.count < min(gathering.count, maxCount), !isClosed, condition.wait(until: until) {}
         }
+        isClaimed = true
         return .work(removeBatch(maxCount: maxCount, maxBytes: maxBytes))
+    }
+
+    /// Claims the write side for an append to commit on its caller's thread: only while nothing
+    /// waits, nobody holds the claim, the queue is open and the last commit took one append.
+    /// - Returns: whether the caller holds the claim (it must then call ``release(committed:rescheduleWriter:)``).
+    func claimForCommitInPlace() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !isClaimed, !isClosed, waiting.isEmpty, lastCommitAppends <= 1 else { return false }
+        isClaimed = true
+        return true
+    }
+
+    /// Gives the claim back.
+    /// - Parameters:
+    ///   - committed: the appends the holder committed (nil: it committed none).
+    ///   - rescheduleWriter: wake the writer to compute its deadline again.
+    func release(committed: Int? = nil, rescheduleWriter: Bool = false) {
+        condition.lock()
+        defer { condition.unlock() }
+        isClaimed = false
+        if let committed { lastCommitAppends = committed }
+        if rescheduleWriter { isRescheduled = true }
+        let writerIsDue = writerDeadline.map { Date.now >= $0 } ?? false
+        if rescheduleWriter || writerIsDue || !waiting.isEmpty || isClosed { condition.signal() }
     }
 
     /// Removes and returns the oldest waiting work that fits; at least one. Call with the lock held.

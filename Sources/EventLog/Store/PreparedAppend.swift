@@ -30,6 +30,13 @@ struct PreparedAppend: Sendable {
     /// Payload bytes in all, to bound the size of a group commit.
     let byteCount: Int
 
+    /// Whether it deletes a session (a commit of it starts erasures, which the writer runs).
+    var deletesSession: Bool {
+        streams.contains { stream in
+            stream.entries.contains { if case .sessionDeleted = $0.event { true } else { false } }
+        }
+    }
+
     /// The most bytes of an identifier (session id, message id) in the log; LMDB keys hold at most 511.
     static let maximumIdentifierBytes = 255
 
