@@ -179,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresLogTests",
-            dependencies: ["PostgresLog"]
+            dependencies: ["PostgresLog", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "FollowUpTests",

@@ -63,6 +63,11 @@ enum PostgresSchema {
             """,
         ],
         [appendProcedure],
+        [
+            "CREATE TABLE convlog_durable (backend integer PRIMARY KEY, head bigint NOT NULL)",
+            "INSERT INTO convlog_durable (backend, head) SELECT 0, coalesce(max(sequence), 0) FROM convlog_events",
+            appendProcedureMarkingDurability,
+        ],
     ]
 
     /// Migration 2: the append as one procedure (``PostgresSharedLog/append(_:builtOn:onlyThere:)``).
@@ -81,8 +86,113 @@ enum PostgresSchema {
     /// (so a daemon brings its mirror up to date without another query). With `commits` it
     /// commits before it answers (a `CALL` outside a transaction block: one round trip, and the
     /// answer means durable); otherwise the caller's transaction does.
-    static let appendProcedure = """
-        CREATE PROCEDURE convlog_append(
+    static let appendProcedure = appendProcedure(
+        creating: "CREATE PROCEDURE",
+        insertion: .eachInTheLoop,
+        ending: """
+                IF commits THEN
+                    COMMIT;
+                END IF;
+            """
+    )
+
+    /// Migration 3: ``appendProcedure`` committing without waiting for its flush, so the append
+    /// lock is not held through it and the fleet's commits share flushes; the flush is awaited
+    /// after the lock is released, by the commit of the durability mark that follows.
+    ///
+    /// Records are thus visible to other daemons a moment before they are durable. Daemons mirror
+    /// only records known durable: those up to the highest mark in `convlog_durable` (one row per
+    /// server backend: a mark is visible only once its commit, and so every commit before it, is
+    /// flushed). An append's answer comes after its mark is committed, so every acknowledged write
+    /// is under the highest mark; records a PostgreSQL crash loses were never acknowledged, nor
+    /// mirrored. The records of other daemons an append sends back are applied only after its
+    /// mark's commit, which flushed them too.
+    static let appendProcedureMarkingDurability = appendProcedure(
+        creating: "CREATE OR REPLACE PROCEDURE",
+        insertion: .allAtOnce,
+        ending: """
+                IF commits THEN
+                    SET LOCAL synchronous_commit = off;
+                    COMMIT;
+                END IF;
+                \(markDurable("next_sequence"))
+            """
+    )
+
+    /// The statement that marks the records through `head` (an SQL expression) durable once its
+    /// transaction commits (each server backend keeps its own row, so marks never wait for each
+    /// other's locks).
+    static func markDurable(_ head: String) -> String {
+        "INSERT INTO convlog_durable AS d (backend, head) VALUES (pg_backend_pid(), \(head)) \(keepingTheHighestMark);"
+    }
+
+    /// The statement that marks every stored record durable, when some are not marked yet (else
+    /// it writes nothing, and its commit waits for no flush).
+    static let markStoredDurable = """
+        INSERT INTO convlog_durable AS d (backend, head)
+        SELECT pg_backend_pid(), s.head FROM (SELECT max(sequence) AS head FROM convlog_events) s WHERE s.head > \(durableHead)
+        \(keepingTheHighestMark)
+        """
+
+    private static let keepingTheHighestMark = "ON CONFLICT (backend) DO UPDATE SET head = greatest(d.head, excluded.head)"
+
+    /// The highest sequence known durable (0 for an empty log), as an SQL expression.
+    static let durableHead = "(SELECT coalesce(max(d.head), 0) FROM convlog_durable d)"
+
+    /// How the append procedure writes the records into `convlog_events` as it chains them.
+    private enum RecordInsertion {
+        /// One `INSERT` per record, in the chaining loop (migration 2).
+        case eachInTheLoop
+        /// The loop only chains; one `INSERT` writes them all (migration 3: a statement costs
+        /// about as much as the row it writes).
+        case allAtOnce
+
+        /// Variables the procedure declares for it (after those of every version).
+        var declarations: String {
+            switch self {
+            case .eachInTheLoop: ""
+            case .allAtOnce: "\n    envelopes bytea[] := '{}';\n    hashes bytea[] := '{}';"
+            }
+        }
+
+        /// The loop over the records, and what writes them.
+        var chaining: String {
+            switch self {
+            case .eachInTheLoop:
+                """
+                FOR i IN 1 .. cardinality(session_ids) LOOP
+                        next_sequence := next_sequence + 1;
+                        canonical := overlay(canonicals[i] PLACING int8send(next_sequence) FROM 2 FOR 8);
+                        chained := sha256(previous || canonical);
+                        INSERT INTO convlog_events (sequence, session_id, session_version, type, recorded_at, envelope, hash)
+                        VALUES (next_sequence, session_ids[i], versions[i], types[i], to_timestamp(recorded_ms[i] / 1000.0),
+                                canonical || previous || chained, chained);
+                        previous := chained;
+                    END LOOP;
+                """
+            case .allAtOnce:
+                """
+                FOR i IN 1 .. cardinality(session_ids) LOOP
+                        next_sequence := next_sequence + 1;
+                        canonical := overlay(canonicals[i] PLACING int8send(next_sequence) FROM 2 FOR 8);
+                        chained := sha256(previous || canonical);
+                        envelopes[i] := canonical || previous || chained;
+                        hashes[i] := chained;
+                        previous := chained;
+                    END LOOP;
+                    INSERT INTO convlog_events (sequence, session_id, session_version, type, recorded_at, envelope, hash)
+                    SELECT placed_after + r.position, r.session_id, r.version, r.type, to_timestamp(r.ms / 1000.0), r.envelope, r.hash
+                    FROM unnest(session_ids, versions, types, recorded_ms, envelopes, hashes) WITH ORDINALITY
+                        AS r(session_id, version, type, ms, envelope, hash, position);
+                """
+            }
+        }
+    }
+
+    /// The text of the append procedure; `ending` runs after the records are written.
+    private static func appendProcedure(creating: String, insertion: RecordInsertion, ending: String) -> String {
+        """
+        \(creating) convlog_append(
             session_ids text[], versions bigint[], types text[], recorded_ms bigint[], canonicals bytea[],
             payload_positions bigint[], payloads bytea[],
             erased_sessions text[], erased_before bigint[],
@@ -96,7 +206,7 @@ enum PostgresSchema {
             next_sequence bigint;
             previous bytea;
             canonical bytea;
-            chained bytea;
+            chained bytea;\(insertion.declarations)
         BEGIN
             PERFORM pg_advisory_xact_lock(\(PostgresSharedLog.appendLock));
             SELECT e.sequence, e.hash INTO placed_after, placed_after_hash FROM convlog_events e ORDER BY e.sequence DESC LIMIT 1;
@@ -115,15 +225,7 @@ enum PostgresSchema {
             END IF;
             next_sequence := placed_after;
             previous := placed_after_hash;
-            FOR i IN 1 .. cardinality(session_ids) LOOP
-                next_sequence := next_sequence + 1;
-                canonical := overlay(canonicals[i] PLACING int8send(next_sequence) FROM 2 FOR 8);
-                chained := sha256(previous || canonical);
-                INSERT INTO convlog_events (sequence, session_id, session_version, type, recorded_at, envelope, hash)
-                VALUES (next_sequence, session_ids[i], versions[i], types[i], to_timestamp(recorded_ms[i] / 1000.0),
-                        canonical || previous || chained, chained);
-                previous := chained;
-            END LOOP;
+            \(insertion.chaining)
             INSERT INTO convlog_payloads (sequence, payload)
             SELECT placed_after + u.position, u.payload FROM unnest(payload_positions, payloads) AS u(position, payload);
             IF cardinality(erased_sessions) > 0 THEN
@@ -136,12 +238,11 @@ enum PostgresSchema {
             FROM unnest(touched_sessions, touched_versions, touched_ms, touched_deleted) AS t(session_id, version, ms, deleted)
             ON CONFLICT (session_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, deleted = excluded.deleted;
             last_hash := previous;
-            IF commits THEN
-                COMMIT;
-            END IF;
+        \(ending)
         END
         $$
         """
+    }
 
     /// The advisory lock key under which migrations run (one daemon migrates, the others wait).
     static let migrationLock: Int64 = 0x636F_6E76_6C6F_6701  // "convlog" + 1

@@ -9,8 +9,12 @@ import PostgresNIO
 ///
 /// One chain for the whole fleet, whose order the database assigns: an append is one call of the
 /// `convlog_append` procedure (``PostgresSchema/appendProcedure``), which, under an advisory
-/// lock, places the records after the stored head, chains them there and commits — one round
-/// trip, answered once durable. Daemons never build a commit twice because another appended
+/// lock, places the records after the stored head, chains them there and commits, then marks
+/// them durable — one round trip, answered once durable. The lock is released before the flush
+/// (so the fleet's commits share flushes), which makes records visible a moment before they are
+/// durable: daemons read only records under the highest durability mark
+/// (``PostgresSchema/appendProcedureMarkingDurability``), so a mirror never holds a record a
+/// PostgreSQL crash could lose. Daemons never build a commit twice because another appended
 /// first; only two daemons appending to the same session at once collide (on the session's
 /// version), and the one that lost builds again. Records are stored byte for byte as in the LMDB
 /// log (the envelope in `convlog_events`, the payload in `convlog_payloads`), so the chain
@@ -33,10 +37,10 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
     /// The SQLSTATE of a unique violation: another daemon appended to the same session first.
     private static let uniqueViolation = "23505"
     /// The advisory lock key of appends: the append procedure takes it for its transaction, and
-    /// so does a reservation (so the reserving daemon's next append cannot be outdated). The
-    /// append statement of schema 1 took it shared, so daemons of both versions exclude each other.
+    /// a reservation for the session (so the reserving daemon's next append cannot be outdated).
+    /// The append statement of schema 1 took it shared, so daemons of both versions exclude each other.
     static let appendLock: Int64 = 0x636F_6E76_6C6F_6702  // "convlog" + 2
-    /// Whether a transaction holding the append lock exclusively is open (writer thread only).
+    /// Whether this connection holds the append lock (writer thread only).
     private var isReserved = false
 
     /// Connects to `location`, creating or migrating the tables (once, under an advisory lock).
@@ -61,7 +65,11 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
 
     public func head() throws -> ChainHead {
         try run("reading the shared log's head") { connection in
-            let rows = try connection.answer("SELECT sequence, hash FROM convlog_events ORDER BY sequence DESC LIMIT 1", logger: logger).rows
+            // The last durable record (see `PostgresSchema.appendProcedureMarkingDurability`).
+            let rows = try connection.answer(
+                PostgresQuery(unsafeSQL: "SELECT e.sequence, e.hash FROM convlog_events e WHERE e.sequence = \(PostgresSchema.durableHead)"),
+                logger: logger
+            ).rows
             guard let row = rows.first else { return ChainHead(sequence: 0, hash: .genesis) }
             let (sequence, hash) = try row.decode((Int64, ByteBuffer).self)
             guard hash.readableBytes == 32 else { throw SharedLogError("convlog_events holds a hash of \(hash.readableBytes) bytes at sequence \(sequence)") }
@@ -74,7 +82,8 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
             let rows = try connection.answer(
                 """
                 SELECT e.envelope, (SELECT p.payload FROM convlog_payloads p WHERE p.sequence = e.sequence)
-                FROM convlog_events e WHERE e.sequence > \(Int64(sequence)) ORDER BY e.sequence LIMIT \(limit)
+                FROM convlog_events e WHERE e.sequence > \(Int64(sequence)) AND e.sequence <= \(unescaped: PostgresSchema.durableHead)
+                ORDER BY e.sequence LIMIT \(limit)
                 """,
                 logger: logger
             ).rows
@@ -88,11 +97,9 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
     public func append(_ records: [SharedRecord], builtOn head: ChainHead, onlyThere: Bool) throws -> SharedPlacement? {
         guard let first = records.first?.event else { return SharedPlacement(after: head, last: head, missed: []) }
         precondition(first.sequence == head.sequence + 1, "shared records directly follow the head they were built on")
-        let call = AppendCall(records, builtOn: head, onlyThere: onlyThere, commits: !isReserved)
+        let call = AppendCall(records, builtOn: head, onlyThere: onlyThere)
         let connection = try connected()
         let what = "appending records built on \(head.sequence) (\(records.count))"
-        let reserved = isReserved
-        defer { isReserved = false }
         let placed: AppendCall.Row
         do {
             do {
@@ -105,19 +112,10 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
             // Another store appended to one of these sessions first: nothing was written.
-            if reserved { _ = try? connection.answer("ROLLBACK", logger: logger) }
             return nil
         } catch {
-            if reserved, (error as? PSQLError)?.code == .server { _ = try? connection.answer("ROLLBACK", logger: logger) }
-            // Without a reservation, the call commits before it answers: lost on the way, its outcome is unknown.
-            throw failure(error, on: connection, during: what, outcomeUnknown: !reserved)
-        }
-        if reserved {
-            do {
-                _ = try connection.answer(placed.lastHash == nil ? "ROLLBACK" : "COMMIT", logger: logger)
-            } catch {
-                throw failure(error, on: connection, during: "committing: \(what)", outcomeUnknown: true)
-            }
+            // The call commits before it answers: lost on the way, its outcome is unknown.
+            throw failure(error, on: connection, during: what, outcomeUnknown: true)
         }
         guard let lastHash = placed.lastHash else { return nil }
         let after = ChainHead(sequence: UInt64(placed.after), hash: EventHash(bytes: placed.afterHash))
@@ -131,24 +129,26 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         )
     }
 
+    /// Takes the append lock for this connection's session, then marks every stored record
+    /// durable (its commit flushes those whose appends have not awaited their flush yet), so
+    /// that the mirror can take them all before it builds the next append.
     public func reserve() throws {
         guard !isReserved else { return }
         try run("waiting for the append lock") { connection in
-            _ = try connection.answer("BEGIN", logger: logger)
-            do {
-                _ = try connection.answer("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
-            } catch {
-                _ = try? connection.answer("ROLLBACK", logger: logger)
-                throw error
-            }
+            _ = try connection.answer("SELECT pg_advisory_lock(\(Self.appendLock))", logger: logger)
+            isReserved = true
+            _ = try connection.answer(
+                PostgresQuery(unsafeSQL: PostgresSchema.markStoredDurable),
+                logger: logger
+            )
         }
-        isReserved = true
     }
 
     public func releaseReservation() {
         guard isReserved else { return }
         isReserved = false
-        _ = try? run("releasing the append lock") { connection in try connection.answer("ROLLBACK", logger: logger) }
+        // A lost connection took the lock with it.
+        _ = try? run("releasing the append lock") { connection in try connection.answer("SELECT pg_advisory_unlock(\(Self.appendLock))", logger: logger) }
     }
 
     public func close() {
@@ -158,7 +158,7 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
             defer { connection = nil }
             return connection
         }
-        _ = try? (open?.close() as EventLoopFuture<Void>?)?.wait(atMost: PostgresConnection.answerTimeout)
+        _ = try? open?.closeKeepingAlive().wait(atMost: PostgresConnection.answerTimeout)
         try? group.syncShutdownGracefully()
     }
 
@@ -179,7 +179,7 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         do {
             let connecting = PostgresConnection.connect(on: group.next(), configuration: try settings.configuration(), id: 1, logger: logger)
             guard let connection = try connecting.wait(atMost: PostgresConnection.answerTimeout) else {
-                connecting.whenSuccess { _ = $0.close() as EventLoopFuture<Void> }
+                connecting.whenSuccess { $0.closeKeepingAlive() }
                 throw SharedLogError("connecting: no answer within \(PostgresConnection.answerTimeout)")
             }
             lock.withLock { self.connection = connection }
@@ -196,7 +196,7 @@ public final class PostgresSharedLog: SharedLog, @unchecked Sendable {
         let serverAnswered = (error as? PSQLError)?.code == .server
         if error is PSQLError, !serverAnswered {
             lock.withLock { if self.connection === connection { self.connection = nil } }
-            _ = connection.close() as EventLoopFuture<Void>
+            connection.closeKeepingAlive()
         }
         var failure = Self.sharedLogError(error, during: what)
         failure.outcomeUnknown = outcomeUnknown && !serverAnswered
@@ -245,10 +245,8 @@ struct AppendCall {
 
     private let bindings: PostgresBindings
 
-    /// - Parameters:
-    ///   - onlyThere: write nothing unless the shared log still ends at `head`.
-    ///   - commits: commit before answering (no transaction of the caller's is open).
-    init(_ records: [SharedRecord], builtOn head: ChainHead, onlyThere: Bool, commits: Bool) {
+    /// - Parameter onlyThere: write nothing unless the shared log still ends at `head`.
+    init(_ records: [SharedRecord], builtOn head: ChainHead, onlyThere: Bool) {
         // A session deleted within the batch: its earlier records of the batch go in already erased
         // (the procedure's erasure only sees rows stored before it).
         var deletions: [String: UInt64] = [:]
@@ -287,7 +285,7 @@ struct AppendCall {
         bindings.append(Int64(head.sequence))
         bindings.append(onlyThere)
         bindings.append(Self.maximumMissed)
-        bindings.append(commits)
+        bindings.append(true)  // `commits`: the call commits (and marks durable) before it answers
         self.bindings = bindings
     }
 
@@ -331,9 +329,18 @@ extension PostgresConnection {
     func answer(_ query: PostgresQuery, logger: Logger) throws -> PostgresQueryResult {
         let pending = self.query(query, logger: logger)
         guard let result = try pending.wait(atMost: Self.answerTimeout) else {
-            _ = close() as EventLoopFuture<Void>
+            closeKeepingAlive()
             throw SharedLogError("no answer within \(Self.answerTimeout)")
         }
         return result
+    }
+
+    /// Closes the connection, keeping it alive until its channel is closed: one released while
+    /// its channel is still open fails PostgresNIO's assertion (and leaks the socket).
+    @discardableResult
+    func closeKeepingAlive() -> EventLoopFuture<Void> {
+        let closing: EventLoopFuture<Void> = close()
+        closing.whenComplete { _ in withExtendedLifetime(self) {} }
+        return closing
     }
 }

@@ -12,14 +12,16 @@ import Foundation
 /// a session's versions are unique in the shared log: when another store appended to one of them
 /// first, nothing is written, the writer copies the records it lacks
 /// (``records(after:limit:)``) and builds the commit again. An append is acknowledged once the
-/// shared log committed it. The mirror can always be rebuilt from it.
+/// shared log committed it durably; mirrors take only durable records. The mirror can always be rebuilt from it.
 public protocol SharedLog: Sendable {
-    /// The last record of the shared log (sequence 0 and ``EventHash/genesis`` when empty).
+    /// The last durable record of the shared log (sequence 0 and ``EventHash/genesis`` when
+    /// empty): every acknowledged append is at or before it. Records may follow it that are not
+    /// known durable yet; a mirror must not take them.
     /// - Throws: ``SharedLogError``.
     func head() throws -> ChainHead
 
-    /// Up to `limit` committed records after `sequence`, in order, as stored bytes (a record
-    /// whose payload was erased comes without it).
+    /// Up to `limit` durable records after `sequence` (through ``head()``), in order, as stored
+    /// bytes (a record whose payload was erased comes without it).
     /// - Throws: ``SharedLogError``.
     func records(after sequence: UInt64, limit: Int) throws -> [[UInt8]]
 
@@ -36,13 +38,14 @@ public protocol SharedLog: Sendable {
     /// - Throws: ``SharedLogError``; nothing was written, unless it says the outcome is unknown.
     func append(_ records: [SharedRecord], builtOn head: ChainHead, onlyThere: Bool) throws -> SharedPlacement?
 
-    /// Takes the shared log's append lock until the next ``append(_:builtOn:onlyThere:)`` (or
-    /// ``releaseReservation()``): other stores' appends wait meanwhile, so that append cannot be
-    /// outdated. For a store whose append was outdated, so that it does not lose again and again.
+    /// Takes the shared log's append lock until ``releaseReservation()``, and makes every stored
+    /// record durable (``head()`` then ends where the log does): other stores' appends wait
+    /// meanwhile, so this store's next append, built on a mirror that took every record, cannot
+    /// be outdated. For a store whose append was outdated, so that it does not lose again and again.
     /// - Throws: ``SharedLogError``.
     func reserve() throws
 
-    /// Gives up a reservation not used by an append (nothing to do when none is held).
+    /// Gives up the append lock (nothing to do when it is not held).
     func releaseReservation()
 
     /// A short description for messages (no secrets), such as `postgres://convlog@db.internal:5432/convlog`.

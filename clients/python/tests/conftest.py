@@ -133,6 +133,10 @@ class PostgresCluster:
     def stop(self) -> None:
         self._pg_ctl("-m", "fast", "-w", "stop")
 
+    def crash(self) -> None:
+        """Stops the server as a crash would: WAL not yet written out is lost, recovery runs at the next start."""
+        self._pg_ctl("-m", "immediate", "-w", "stop")
+
     def psql(self, *arguments: str) -> str:
         """Runs psql as the postgres user; returns its unaligned output."""
         done = subprocess.run(self._as_postgres("psql", "-h", self.directory, "-p", str(self.port), "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", *arguments),

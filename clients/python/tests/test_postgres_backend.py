@@ -252,6 +252,87 @@ def test_postgres_restart_under_load_answers_typed_errors_then_resumes(fleet, po
     assert len(stored) <= len(acknowledged) + len(failures)
 
 
+def test_a_postgres_crash_under_load_loses_no_acknowledged_write_and_no_mirror_diverges(fleet, postgres):
+    # Appends commit without waiting for their flush (the lock is released first) and are visible
+    # a moment before they are durable: a crash then loses them, so no daemon may have mirrored
+    # them. Each daemon appends to its sessions and reads the other's all along (each read mirrors
+    # what the other appended), through a crash of PostgreSQL.
+    a, b = fleet(2, "--window", "10000")
+    owners = {"ca": a, "cb": b, "cc": a, "cd": b}
+    acknowledged: dict[str, list[str]] = {session: [] for session in owners}
+    failures: list[int] = []
+    read_failures: list[int] = []
+    stop = threading.Event()
+
+    def read(daemon: DaemonProcess, sessions: list[str]) -> None:
+        while not stop.is_set():
+            try:
+                with Client(daemon.socket_path, timeout=15) as client:
+                    while not stop.is_set():
+                        for session in sessions:
+                            try:
+                                client.get_context(session, window=1)
+                            except ConvLogError as error:
+                                if error.code not in (-32001, -32010):  # not created yet; PostgreSQL down
+                                    read_failures.append(error.code)
+            except OSError:
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=load, args=(daemon.socket_path, session, acknowledged[session], failures, stop), daemon=True)
+               for session, daemon in owners.items()]
+    threads += [threading.Thread(target=read, args=(daemon, [s for s, owner in owners.items() if owner is not daemon]), daemon=True)
+                for daemon in (a, b)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    postgres.crash()
+    before = {session: len(ids) for session, ids in acknowledged.items()}
+    time.sleep(0.5)
+    postgres.start()
+    deadline = time.monotonic() + 30
+    while any(len(acknowledged[s]) < before[s] + 20 for s in owners) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    after = {session: len(ids) for session, ids in acknowledged.items()}
+    assert all(after[s] >= before[s] + 20 for s in owners), f"appends did not resume on both daemons after the crash: {before} → {after}, failures {failures[-5:]}"
+    assert set(failures) <= {-32010}, failures
+    assert not read_failures, read_failures
+    for session, ids in acknowledged.items():
+        with Client(a.socket_path) as on_a, Client(b.socket_path) as on_b:
+            stored = [m.message_id for m in on_a.get_context(session, window=10_000).messages]
+            assert [m.message_id for m in on_b.get_context(session, window=10_000).messages] == stored, "both mirrors hold the same records"
+        # Every acknowledged write is there once, in order; one whose outcome was unknown may be too.
+        assert [m for m in stored if m in set(ids)] == ids
+        assert len(stored) <= len(ids) + len(failures)
+    verified = cli("verify", "--store", postgres.url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_daemons_mirror_only_records_marked_durable(fleet, postgres):
+    # A record above the highest durability mark is one whose flush is still awaited: a PostgreSQL
+    # crash could lose it, so no daemon reads it — until an append that needs it marks it durable.
+    (a,) = fleet(1)
+    with Client(a.socket_path) as on_a:
+        on_a.create(session_id="s")
+        on_a.add("s", "user", "first")
+        on_a.add("s", "user", "second")
+    assert postgres.psql("-c", "SELECT max(head) FROM convlog_durable") == "3\n"
+    postgres.psql("-c", "UPDATE convlog_durable SET head = 2")  # as if record 3's mark were not committed yet
+    (b,) = fleet(1)
+    with Client(b.socket_path) as on_b:
+        assert texts(on_b, "s") == ["first"]
+        # b's append collides on the session's version with record 3; holding the append lock, it
+        # marks every stored record durable, takes record 3 and builds its commit again.
+        added = on_b.add("s", "user", "third")
+        assert (added.sequence, added.version) == (4, 4)
+        assert texts(on_b, "s") == ["first", "second", "third"]
+    assert postgres.psql("-c", "SELECT max(head) FROM convlog_durable") == "4\n"
+    verified = cli("verify", "--store", postgres.url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
 def test_deleting_a_session_erases_its_payloads_in_postgres(fleet, postgres):
     a, b = fleet(2)
     with Client(a.socket_path) as on_a, Client(b.socket_path) as on_b:
@@ -319,14 +400,17 @@ def test_a_database_of_the_first_schema_is_migrated_and_its_chain_continued(flee
         client.create(session_id="old")
         client.add("old", "user", "stored by schema 1", message_id="q1")
     daemon.stop()
-    # What a database of the first schema looks like: the tables and records, no append procedure.
-    postgres.psql("-c", "DROP PROCEDURE convlog_append", "-c", "DELETE FROM convlog_migrations WHERE version = 2")
+    # What a database of the first schema looks like: the tables and records, no append procedure,
+    # no durability marks.
+    postgres.psql("-c", "DROP PROCEDURE convlog_append", "-c", "DROP TABLE convlog_durable",
+                  "-c", "DELETE FROM convlog_migrations WHERE version >= 2")
     daemon.start("--store", postgres.url)
     with Client(daemon.socket_path) as client:
         added = client.add("old", "user", "appended after the migration", message_id="q2")
         assert added.sequence == 3 and added.version == 3
         assert texts(client, "old") == ["stored by schema 1", "appended after the migration"]
-    assert postgres.psql("-c", "SELECT max(version) FROM convlog_migrations") == "2\n"
+    assert postgres.psql("-c", "SELECT max(version) FROM convlog_migrations") == "3\n"
+    assert postgres.psql("-c", "SELECT max(head) FROM convlog_durable") == "3\n"
     verified = cli("verify", "--store", postgres.url)
     assert verified.returncode == 0 and "chain: ok, 3 events" in verified.stdout, verified.stdout + verified.stderr
 
