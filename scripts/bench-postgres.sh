@@ -45,7 +45,7 @@ results=()
 for round in $(seq "$rounds"); do
     echo "[bench-postgres] round $round/$rounds" >&2
     pgbench=$("${as_postgres[@]}" "$bindir/pgbench" -n -h "$work" -c 16 -j 2 -T 10 -f "$work/insert.sql" postgres 2>&1 | sed -nE 's/^tps = ([0-9.]+).*/\1/p')
-    "${psql[@]}" -c "DROP TABLE IF EXISTS convlog_payloads, convlog_events, convlog_sessions, convlog_migrations CASCADE" \
+    "${psql[@]}" -c "DROP TABLE IF EXISTS convlog_payloads, convlog_events, convlog_sessions, convlog_migrations, convlog_durable CASCADE" \
         -c "DROP FUNCTION IF EXISTS convlog_refuse_change()" -c "DROP PROCEDURE IF EXISTS convlog_append" 2> /dev/null
     rm -rf "$work"/a "$work"/b
     start_daemon a
