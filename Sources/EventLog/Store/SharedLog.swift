@@ -12,7 +12,8 @@ import Foundation
 /// a session's versions are unique in the shared log: when another store appended to one of them
 /// first, nothing is written, the writer copies the records it lacks
 /// (``records(after:limit:)``) and builds the commit again. An append is acknowledged once the
-/// shared log committed it durably; mirrors take only durable records. The mirror can always be rebuilt from it.
+/// shared log committed it durably; mirrors take only durable records. The mirror can always be
+/// rebuilt from it.
 public protocol SharedLog: Sendable {
     /// The last durable record of the shared log (sequence 0 and ``EventHash/genesis`` when
     /// empty): every acknowledged append is at or before it. Records may follow it that are not
