@@ -55,6 +55,15 @@ public struct RetentionProjector: LogProjector {
         }
     }
 
+    /// ``next(_:_:)`` in place, for the fold: most events only move an existing row's last
+    /// write, and sessions without a row (most of them) need no write at all.
+    static func fold(_ record: RecordedEvent, into rows: inout [String: Row]) {
+        switch record.event {
+        case .sessionDeleted, .erased, .retentionSet: rows[record.sessionID] = next(rows[record.sessionID], record)
+        default: if !rows.isEmpty { rows[record.sessionID]?.lastWrite = record.timestamp }
+        }
+    }
+
     public func apply(_ record: RecordedEvent, in txn: borrowing LMDBTransaction) throws {
         let key = Array(record.sessionID.utf8)
         let old = try txn.get(retention, key: key).flatMap(Row.init)
@@ -75,7 +84,7 @@ public struct RetentionProjector: LogProjector {
         var sessions: [String: Row] = [:]
 
         mutating func add(_ record: RecordedEvent) {
-            sessions[record.sessionID] = RetentionProjector.next(sessions[record.sessionID], record)
+            RetentionProjector.fold(record, into: &sessions)
         }
 
         func rows() -> [[ProjectionRow]] {

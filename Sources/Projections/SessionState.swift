@@ -51,30 +51,39 @@ public struct SessionState: Sendable, Hashable {
     ///
     /// A session whose first event is not `SessionCreated` starts with no user and no metadata.
     public static func folding(_ state: SessionState?, _ record: RecordedEvent) -> SessionState {
-        var next = state ?? SessionState(sessionID: record.sessionID, createdAt: record.timestamp, lastUpdated: record.timestamp)
-        next.version = record.sessionVersion
-        next.lastSequence = record.sequence
-        next.lastUpdated = record.timestamp
-        switch record.event {
-        case .sessionCreated(let created):
-            if state == nil {
-                next.userID = created.userID
-                next.metadata = created.metadata
+        var next = state
+        fold(record, into: &next)
+        return next!
+    }
+
+    /// ``folding(_:_:)`` in place: `state` is never nil after it.
+    static func fold(_ record: RecordedEvent, into state: inout SessionState?) {
+        guard state != nil else {
+            var first = SessionState(sessionID: record.sessionID, createdAt: record.timestamp, lastUpdated: record.timestamp)
+            if case .sessionCreated(let created) = record.event {
+                first.userID = created.userID
+                first.metadata = created.metadata
             }
+            state = first
+            return fold(record, into: &state)
+        }
+        state!.version = record.sessionVersion
+        state!.lastSequence = record.sequence
+        state!.lastUpdated = record.timestamp
+        switch record.event {
         case .messageAdded:
-            next.messageCount += 1
+            state!.messageCount += 1
         case .contextUpdated(let update):
             for (key, value) in update.changes {
                 if value == .null {
-                    next.context.removeValue(forKey: key)
+                    state!.context.removeValue(forKey: key)
                 } else {
-                    next.context[key] = value
+                    state!.context[key] = value
                 }
             }
-        case .checkpointPut, .writesPut, .checkpointsRemoved, .sessionDeleted, .retentionSet, .unrecognized, .erased:
+        case .sessionCreated, .checkpointPut, .writesPut, .checkpointsRemoved, .sessionDeleted, .retentionSet, .unrecognized, .erased:
             break
         }
-        return next
     }
 
     /// The state after `record`, or nil when it deleted the session (``SessionDeleted``) or was

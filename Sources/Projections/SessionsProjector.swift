@@ -63,7 +63,11 @@ public struct SessionsProjector: LogProjector {
         var states: [String: SessionState] = [:]
 
         mutating func add(_ record: RecordedEvent) {
-            states[record.sessionID] = SessionState.next(states[record.sessionID], record)
+            // ``SessionState/next(_:_:)`` in place: one look-up, no copy of the state.
+            switch record.event {
+            case .sessionDeleted, .erased: states[record.sessionID] = nil
+            default: SessionState.fold(record, into: &states[record.sessionID])
+            }
         }
 
         func rows() -> [[ProjectionRow]] {

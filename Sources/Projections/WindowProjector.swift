@@ -51,13 +51,17 @@ public struct WindowProjector: LogProjector {
         var windows: [String: (sequences: [UInt64], total: UInt64)] = [:]
 
         mutating func add(_ record: RecordedEvent) {
-            if case .sessionDeleted = record.event { windows[record.sessionID] = nil }
-            guard case .messageAdded = record.event else { return }
-            windows[record.sessionID, default: ([], 0)].sequences.append(record.sequence)
-            windows[record.sessionID]!.total += 1
-            if windows[record.sessionID]!.sequences.count >= 2 * capacity {
-                windows[record.sessionID]!.sequences.removeFirst(capacity)  // amortized: trim in halves
+            switch record.event {
+            case .sessionDeleted: windows[record.sessionID] = nil
+            case .messageAdded: Self.add(record.sequence, to: &windows[record.sessionID, default: ([], 0)], capacity: capacity)
+            default: break
             }
+        }
+
+        private static func add(_ sequence: UInt64, to window: inout (sequences: [UInt64], total: UInt64), capacity: Int) {
+            window.sequences.append(sequence)
+            window.total += 1
+            if window.sequences.count >= 2 * capacity { window.sequences.removeFirst(capacity) }  // amortized: trim in halves
         }
 
         func rows() -> [[ProjectionRow]] {

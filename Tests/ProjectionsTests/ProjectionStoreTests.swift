@@ -234,8 +234,9 @@ struct ProjectionStoreTests {
             #expect(before.allSatisfy { $0.holds })
 
             var reported: [UInt64] = []
-            let folded = try views.store.rebuild { reported.append($0) }
-            #expect(folded == UInt64(try views.store.counts().events))
+            let summary = try views.store.rebuild { reported.append($0) }
+            #expect(summary.eventsFolded == UInt64(try views.store.counts().events))
+            #expect(summary.rowsWritten == 0 && summary.rowsDeleted == 0, "sound projections: nothing rewritten")
             let after = try views.store.verifyProjections()
             #expect(after.map(\.storedDigest) == before.map(\.storedDigest))
             #expect(after.allSatisfy { $0.holds })
@@ -251,6 +252,40 @@ struct ProjectionStoreTests {
             let reopened = try views.store.verifyProjections()
             #expect(reopened.map(\.storedDigest) == before.map(\.storedDigest))
             #expect(reopened.allSatisfy { $0.holds })
+        }
+    }
+
+    @Test("rebuild rewrites only the rows that differ from the fold, and counts them")
+    func rebuildRepairsRows() async throws {
+        try await withTemporaryDirectory { directory in
+            let views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 5)
+            defer { views.store.close() }
+            var workload = Workload(seed: 11)
+            for _ in 0..<600 { _ = try? await views.store.append(workload.next(sessions: 30)) }
+            try views.store.materializeProjections()
+            let sound = try views.store.verifyProjections()
+
+            // In the window: a row altered, one removed, a stray one between two; in the streams
+            // index: its first row (the session count) altered, a stray row after every key.
+            let (windowKeys, streamKeys) = try views.store.environment.read { txn in
+                (try allKeys(of: views.window.window, txn: txn), try allKeys(of: views.store.schema.streams, txn: txn))
+            }
+            try views.store.environment.write { txn in
+                try txn.put(views.window.window, key: windowKeys[3], value: [9, 9])
+                #expect(try txn.delete(views.window.window, key: windowKeys[10]))
+                try txn.put(views.window.window, key: windowKeys[5] + [0xFF], value: [1])
+                try txn.put(views.store.schema.streams, key: streamKeys[0], value: [1])
+                try txn.put(views.store.schema.streams, key: streamKeys.last! + [0], value: [1])
+            }
+            #expect(try !views.store.verifyProjections().allSatisfy { $0.holds })
+
+            let summary = try views.store.rebuild()
+            #expect(summary.rowsWritten == 3)
+            #expect(summary.rowsDeleted == 2)
+            let repaired = try views.store.verifyProjections()
+            #expect(repaired.map(\.storedDigest) == sound.map(\.storedDigest))
+            #expect(repaired.allSatisfy { $0.holds })
+            #expect(try views.store.rebuild() == RebuildSummary(eventsFolded: summary.eventsFolded))
         }
     }
 
@@ -359,6 +394,19 @@ struct ProjectionStoreTests {
             #expect(try views.listSessions(userID: "nobody", limit: 5).sessions.isEmpty)
             #expect(SessionCursor(token: "zz") == nil)
         }
+    }
+}
+
+/// Every key of `table`, in order.
+private func allKeys(of table: LMDBDatabase, txn: borrowing LMDBTransaction) throws -> [[UInt8]] {
+    try txn.withCursor(table) { cursor in
+        var keys: [[UInt8]] = []
+        var entry = try cursor.first()
+        while let current = entry {
+            keys.append(Array(current.key))
+            entry = try cursor.next()
+        }
+        return keys
     }
 }
 

@@ -10,7 +10,9 @@ struct Rebuild: ParsableCommand {
         discussion: """
             Safe while the daemon runs: it folds a snapshot of the log while the daemon keeps \
             appending, then swaps the new tables in with one short write transaction (readers see \
-            the old tables until then) and applies the events appended meanwhile. \
+            the old tables until then) and applies the events appended meanwhile. It rewrites only \
+            the rows that differ from the fold (all of them after a --window change) and says how \
+            many did: on sound projections, none. \
             The window's size is the daemon's setting: while a daemon serves the log, a different \
             --window is refused (restart convlogd with --window N; it rebuilds the window on start).
 
@@ -61,10 +63,13 @@ struct Rebuild: ParsableCommand {
         defer { views.store.close() }
         let names = projection == "all" ? views.store.projectorNames : [projection]
         var progress = ProgressReporter(label: "rebuild", total: UInt64(try views.store.counts().events))
-        let folded = try views.store.rebuild(names) { progress.update($0) }
-        progress.update(folded)
+        let summary = try views.store.rebuild(names) { progress.update($0) }
+        progress.update(summary.eventsFolded)
         progress.finish()
-        let seconds = progress.elapsedSeconds
-        print(String(format: "rebuilt %@: %llu events in %.2f s (%.0f events/s)", names.joined(separator: ", "), folded, seconds, progress.rate(folded)))
+        print(String(
+            format: "rebuilt %@: %llu events in %.2f s (%.0f events/s); %d rows rewritten, %d deleted",
+            names.joined(separator: ", "), summary.eventsFolded, progress.elapsedSeconds, progress.rate(summary.eventsFolded),
+            summary.rowsWritten, summary.rowsDeleted
+        ))
     }
 }

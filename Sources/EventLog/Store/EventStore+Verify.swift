@@ -254,8 +254,8 @@ extension EventStore {
     }
 }
 
-/// A value handed to concurrent work that touches disjoint parts of it.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
+/// A value handed to concurrent work that only reads it, or touches disjoint parts of it.
+struct UncheckedSendable<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }
 }

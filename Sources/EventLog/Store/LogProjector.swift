@@ -1,5 +1,7 @@
 import Crypto
 import Dispatch
+import Foundation
+import Synchronization
 
 /// A read model derived from the log and kept in tables of the same LMDB environment.
 ///
@@ -63,6 +65,28 @@ public struct ProjectionRow: Sendable, Hashable {
 /// writable). Its second argument holds the fingerprints the stored projections were built with,
 /// by projector name, so a reader can open a projector exactly as it was built.
 public typealias ProjectorFactory = @Sendable (borrowing LMDBTransaction, [String: [UInt8]]) throws -> [any LogProjector]
+
+/// What ``EventStore/rebuild(_:progress:)`` did.
+public struct RebuildSummary: Sendable, Hashable {
+    /// The events of the log folded.
+    public var eventsFolded: UInt64 = 0
+    /// Rows put into the projections' tables because they were missing or held another value.
+    public var rowsWritten = 0
+    /// Rows deleted from the projections' tables because the fold has no such key.
+    public var rowsDeleted = 0
+
+    public init(eventsFolded: UInt64 = 0, rowsWritten: Int = 0, rowsDeleted: Int = 0) {
+        self.eventsFolded = eventsFolded
+        self.rowsWritten = rowsWritten
+        self.rowsDeleted = rowsDeleted
+    }
+
+    mutating func add(_ other: RebuildSummary) {
+        eventsFolded += other.eventsFolded
+        rowsWritten += other.rowsWritten
+        rowsDeleted += other.rowsDeleted
+    }
+}
 
 /// How a projection compares with a fresh fold of the log.
 public struct ProjectionCheck: Sendable, Hashable {
@@ -195,14 +219,19 @@ extension EventStore {
     /// snapshot without LMDB's write lock (appends, from this process or another, go on), swaps the
     /// tables in one write transaction (readers see the old tables or the new ones, never a mix;
     /// the new ones are checkpointed at the snapshot's head), then applies what was appended meanwhile.
+    ///
+    /// The swap writes only the rows that differ from the fold (all of them when the tables were
+    /// built with other parameters): rebuilding sound projections rewrites nothing, and the
+    /// summary tells how many rows were not.
     /// - Parameter progress: called every 100,000 events read, with the count so far.
-    /// - Returns: the number of events folded.
     /// - Throws: ``EventStoreError/Code/invalidAppend`` for an unknown name.
     @discardableResult
-    public func rebuild(_ names: [String] = [], progress: (UInt64) -> Void = { _ in }) throws -> UInt64 {
+    public func rebuild(_ names: [String] = [], progress: (UInt64) -> Void = { _ in }) throws -> RebuildSummary {
         let selected = try selectProjectors(names)
+        var summary = RebuildSummary()
         // Fold a snapshot without LMDB's write lock, so appends go on meanwhile...
-        let (fresh, folded, through) = try environment.read { txn in
+        let (fresh, through): ([[[ProjectionRow]]], UInt64)
+        (fresh, summary.eventsFolded, through) = try environment.read { txn in
             let through = try headSequence(txn: txn)
             let (fresh, folded) = try freshRows(of: selected, txn: txn, progress: progress)
             return (fresh, folded, through)
@@ -211,9 +240,11 @@ extension EventStore {
         try environment.writeGrowingMap { txn in
             let stored = try schema.storedFingerprints(txn: txn)
             for (projector, rows) in zip(selected, fresh) {
+                // Tables built with other parameters are rewritten whole; others only where they differ.
+                let rebuiltWhole = stored[projector.name] != projector.fingerprint
                 for (table, tableRows) in zip(projector.tables, rows) {
-                    try txn.clear(table)
-                    for row in tableRows { try txn.put(table, key: row.key, value: row.value, append: true) }
+                    if rebuiltWhole { try txn.clear(table) }
+                    summary.add(try Self.replaceContents(of: table, with: tableRows, txn: txn))
                 }
                 try schema.adoptFingerprint(of: projector, stored: stored, txn: txn)
                 try schema.setCheckpoint(through, of: projector, txn: txn)
@@ -223,7 +254,38 @@ extension EventStore {
         }
         // ...and apply what was appended during the fold.
         try materializeProjections()
-        return folded
+        return summary
+    }
+
+    /// Makes `table` hold exactly `rows` (sorted by key, as LMDB orders them), writing only what
+    /// differs: a merge of the stored rows with `rows`, then the stored rows missing from `rows`
+    /// deleted, the rows missing or different put, and those past the last stored key appended.
+    private static func replaceContents(of table: LMDBDatabase, with rows: [ProjectionRow], txn: borrowing LMDBTransaction) throws -> RebuildSummary {
+        var stale: [[UInt8]] = []
+        var differing: [Int] = []
+        var pastStored = 0
+        try txn.withCursor(table) { cursor in
+            var entry = try cursor.first()
+            while let stored = entry {
+                let order = pastStored == rows.count ? -1 : rows[pastStored].key.withUnsafeBytes { LogSchema.order(stored.key, $0) }
+                if order < 0 {
+                    stale.append(Array(stored.key))
+                    entry = try cursor.next()
+                } else if order > 0 {
+                    differing.append(pastStored)
+                    pastStored += 1
+                } else {
+                    if !stored.value.elementsEqual(rows[pastStored].value) { differing.append(pastStored) }
+                    pastStored += 1
+                    entry = try cursor.next()
+                }
+            }
+        }
+        for key in stale { try txn.delete(table, key: key) }
+        for index in differing { try txn.put(table, key: rows[index].key, value: rows[index].value) }
+        // Every key left in the table now precedes these.
+        for row in rows[pastStored...] { try txn.put(table, key: row.key, value: row.value, append: true) }
+        return RebuildSummary(rowsWritten: differing.count + rows.count - pastStored, rowsDeleted: stale.count)
     }
 
     /// Compares each projection with a fresh fold of the log through its checkpoint (digests of
@@ -272,14 +334,15 @@ extension EventStore {
         var folded: UInt64 = 0
         try txn.withCursor(schema.events) { cursor in
             var entry = try cursor.first()
-            var chunk: [RecordedEvent] = []
-            chunk.reserveCapacity(Self.foldChunk)
+            var stored: [UnsafeRawBufferPointer] = []
+            stored.reserveCapacity(Self.foldChunk)
             while entry != nil {
-                chunk.removeAll(keepingCapacity: true)
-                while let current = entry, chunk.count < Self.foldChunk {
-                    chunk.append(try EventCodec.decodeRecord(current.value))
+                stored.removeAll(keepingCapacity: true)
+                while let current = entry, stored.count < Self.foldChunk {
+                    stored.append(current.value)
                     entry = try cursor.next()
                 }
+                let chunk = try Self.decodeConcurrently(stored)
                 folds.add(chunk)
                 let before = folded
                 folded += UInt64(chunk.count)
@@ -291,6 +354,29 @@ extension EventStore {
 
     /// Records decoded at a time by ``freshRows(of:through:txn:progress:)``, then folded on every core.
     private static let foldChunk = 4_096
+
+    /// Decodes stored records (borrowed from the read transaction's map) on every core, in order.
+    private static func decodeConcurrently(_ stored: [UnsafeRawBufferPointer]) throws -> [RecordedEvent] {
+        let stripes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, stored.count / 256))
+        let decoded = Mutex([[RecordedEvent]](repeating: [], count: stripes))
+        let failure = Mutex<RecordDecodingError?>(nil)
+        let shared = UncheckedSendable(stored)
+        DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
+            let stored = shared.value
+            var records: [RecordedEvent] = []
+            records.reserveCapacity(stored.count / stripes + 1)
+            do throws(RecordDecodingError) {
+                for record in stored[stored.count * stripe / stripes..<stored.count * (stripe + 1) / stripes] {
+                    records.append(try EventCodec.decodeRecord(record))
+                }
+            } catch {
+                failure.withLock { $0 = $0 ?? error }
+            }
+            decoded.withLock { $0[stripe] = records }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return decoded.withLock { $0.count == 1 ? $0[0] : Array($0.joined()) }
+    }
 
     private static func digest(key: some Collection<UInt8>, value: some Collection<UInt8>, into hasher: inout SHA256) {
         hasher.update(data: LogSchema.bigEndianBytes(UInt64(key.count)))

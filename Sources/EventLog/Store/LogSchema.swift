@@ -88,13 +88,15 @@ package struct LogSchema: Sendable {
 
     /// Byte order of keys, as LMDB's default comparison (memcmp, then length).
     package static func precedes(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        lhs.withUnsafeBytes { left in
-            rhs.withUnsafeBytes { right in
-                let common = min(left.count, right.count)
-                let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
-                return order != 0 ? order < 0 : left.count < right.count
-            }
-        }
+        lhs.withUnsafeBytes { left in rhs.withUnsafeBytes { right in order(left, right) < 0 } }
+    }
+
+    /// How two keys compare in LMDB's default order (bytes, then length): negative when `lhs`
+    /// comes first, zero when equal, positive when `rhs` comes first.
+    static func order(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Int {
+        let common = min(lhs.count, rhs.count)
+        let order = common == 0 ? 0 : memcmp(lhs.baseAddress!, rhs.baseAddress!, common)
+        return order != 0 ? Int(order) : lhs.count - rhs.count
     }
 
     package static func bigEndianBytes(_ value: UInt64) -> [UInt8] {

@@ -60,16 +60,21 @@ struct StreamIndex: LogProjector {
     /// The whole index, folded in memory: per session, its events' sequences by version and its
     /// messages' sequences by id; the rows are made in key order at the end.
     struct Fold: ProjectionFold {
-        var streams: [String: (sequences: [UInt64], messages: [String: UInt64], deletedAt: UInt64?)] = [:]
+        typealias Stream = (sequences: [UInt64], messages: [String: UInt64], deletedAt: UInt64?)
+        var streams: [String: Stream] = [:]
 
         mutating func add(_ record: RecordedEvent) {
-            streams[record.sessionID, default: ([], [:], nil)].sequences.append(record.sequence)
+            Self.add(record, to: &streams[record.sessionID, default: ([], [:], nil)])
+        }
+
+        private static func add(_ record: RecordedEvent, to stream: inout Stream) {
+            stream.sequences.append(record.sequence)
             switch record.event {
-            case .messageAdded(let message): streams[record.sessionID]!.messages[message.messageID] = record.sequence
+            case .messageAdded(let message): stream.messages[message.messageID] = record.sequence
             case .sessionDeleted:
-                streams[record.sessionID]!.messages = [:]
-                streams[record.sessionID]!.deletedAt = record.sessionVersion
-            case .sessionCreated: streams[record.sessionID]!.deletedAt = nil
+                stream.messages = [:]
+                stream.deletedAt = record.sessionVersion
+            case .sessionCreated: stream.deletedAt = nil
             default: break
             }
         }
