@@ -14,22 +14,29 @@ enum ProjectionRows {
 
     /// `lastUpdated` ‖ session id: the sessions in update order.
     static func updateKey(_ state: SessionState) -> [UInt8] {
-        LogSchema.bigEndianBytes(UInt64(bitPattern: state.lastUpdated)) + Array(state.sessionID.utf8)
+        var key: [UInt8] = []
+        key.reserveCapacity(8 + state.sessionID.utf8.count)
+        key.appendBigEndian(UInt64(bitPattern: state.lastUpdated))
+        key += state.sessionID.utf8
+        return key
     }
 
     /// user id ‖ 0x00 ‖ `lastUpdated` ‖ session id: one user's sessions in update order.
     static func userKey(_ userID: String, _ state: SessionState) -> [UInt8] {
-        userPrefix(userID) + updateKey(state)
+        LogSchema.key(userID, tag: 0, extraCapacity: 8 + state.sessionID.utf8.count) {
+            $0.appendBigEndian(UInt64(bitPattern: state.lastUpdated))
+            $0 += state.sessionID.utf8
+        }
     }
 
-    static func userPrefix(_ userID: String) -> [UInt8] { Array(userID.utf8) + [0] }
+    static func userPrefix(_ userID: String) -> [UInt8] { LogSchema.key(userID, tag: 0) }
 
     /// session id ‖ 0x00 ‖ message ordinal (1-based over the whole session).
     static func windowKey(_ sessionID: String, ordinal: UInt64) -> [UInt8] {
-        windowPrefix(sessionID) + LogSchema.bigEndianBytes(ordinal)
+        LogSchema.key(sessionID, tag: 0, extraCapacity: 8) { $0.appendBigEndian(ordinal) }
     }
 
-    static func windowPrefix(_ sessionID: String) -> [UInt8] { Array(sessionID.utf8) + [0] }
+    static func windowPrefix(_ sessionID: String) -> [UInt8] { LogSchema.key(sessionID, tag: 0) }
 
     // MARK: Session rows
 

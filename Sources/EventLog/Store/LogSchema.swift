@@ -57,32 +57,29 @@ package struct LogSchema: Sendable {
     package static func sequenceKey(_ sequence: UInt64) -> [UInt8] { bigEndianBytes(sequence) }
 
     static func streamKey(_ sessionID: String, version: UInt64) -> [UInt8] {
-        var key = Array(sessionID.utf8)
-        key.append(0)
-        key += bigEndianBytes(version)
-        return key
+        key(sessionID, tag: 0, extraCapacity: 8) { $0.appendBigEndian(version) }
     }
 
     static func messageKey(_ sessionID: String, messageID: String) -> [UInt8] {
-        var key = Array(sessionID.utf8)
-        key.append(1)
-        key += messageID.utf8
-        return key
+        key(sessionID, tag: 1, extraCapacity: messageID.utf8.count) { $0 += messageID.utf8 }
     }
 
     /// Set while the session is deleted (its last lifecycle event is a ``SessionDeleted``): the deletion's version.
-    static func deletedKey(_ sessionID: String) -> [UInt8] {
-        var key = Array(sessionID.utf8)
-        key.append(3)
-        return key
-    }
+    static func deletedKey(_ sessionID: String) -> [UInt8] { key(sessionID, tag: 3) }
 
     /// The number of sessions deleted and not started again.
     static let deletedCountKey: [UInt8] = [1]
 
-    static func headKey(_ sessionID: String) -> [UInt8] {
-        var key = Array(sessionID.utf8)
-        key.append(2)
+    static func headKey(_ sessionID: String) -> [UInt8] { key(sessionID, tag: 2) }
+
+    /// `text` ‖ `tag` ‖ what `rest` appends (at most `extraCapacity` bytes), in one allocation:
+    /// keys are made for every event a projection folds.
+    package static func key(_ text: String, tag: UInt8, extraCapacity: Int = 0, _ rest: (inout [UInt8]) -> Void = { _ in }) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(text.utf8.count + 1 + extraCapacity)
+        key += text.utf8
+        key.append(tag)
+        rest(&key)
         return key
     }
 
@@ -109,5 +106,12 @@ package struct LogSchema: Sendable {
             $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 8]))
         }
         return UInt64(bigEndian: value)
+    }
+}
+
+extension [UInt8] {
+    /// Appends `value` as 8 big-endian bytes.
+    package mutating func appendBigEndian(_ value: UInt64) {
+        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
     }
 }
