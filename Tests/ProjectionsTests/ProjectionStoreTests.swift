@@ -289,6 +289,25 @@ struct ProjectionStoreTests {
         }
     }
 
+    @Test("rebuild stops at the first record that does not decode, though records are decoded on every core")
+    func rebuildReportsFirstUndecodableRecord() async throws {
+        try await withTemporaryDirectory { directory in
+            let views = try ConversationViews.open(directory: directory, configuration: nosync())
+            defer { views.store.close() }
+            var workload = Workload(seed: 5)
+            for _ in 0..<1_200 { _ = try? await views.store.append(workload.next(sessions: 20)) }
+            // Two records of one decoding chunk, far apart, claim formats this build does not know.
+            try views.store.environment.write { txn in
+                for (sequence, format) in [(UInt64(100), UInt8(9)), (900, 7)] {
+                    var record = Array(try #require(try txn.get(views.store.schema.events, key: LogSchema.sequenceKey(sequence))))
+                    record[0] = format
+                    try txn.put(views.store.schema.events, key: LogSchema.sequenceKey(sequence), value: record)
+                }
+            }
+            #expect(throws: RecordDecodingError.unsupportedFormatVersion(9)) { try views.store.rebuild() }
+        }
+    }
+
     @Test("a projection behind the log catches up from its checkpoint")
     func catchUpFromCheckpoint() async throws {
         try await withTemporaryDirectory { directory in

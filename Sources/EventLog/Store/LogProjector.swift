@@ -355,27 +355,22 @@ extension EventStore {
     /// Records decoded at a time by ``freshRows(of:through:txn:progress:)``, then folded on every core.
     private static let foldChunk = 4_096
 
-    /// Decodes stored records (borrowed from the read transaction's map) on every core, in order.
-    private static func decodeConcurrently(_ stored: [UnsafeRawBufferPointer]) throws -> [RecordedEvent] {
+    /// Decodes stored records (borrowed from the read transaction's map) on every core, in order;
+    /// throws the error of the first record that does not decode.
+    private static func decodeConcurrently(_ stored: [UnsafeRawBufferPointer]) throws(RecordDecodingError) -> [RecordedEvent] {
         let stripes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, stored.count / 256))
-        let decoded = Mutex([[RecordedEvent]](repeating: [], count: stripes))
-        let failure = Mutex<RecordDecodingError?>(nil)
+        let decoded = Mutex([Result<[RecordedEvent], RecordDecodingError>](repeating: .success([]), count: stripes))
         let shared = UncheckedSendable(stored)
         DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
             let stored = shared.value
-            var records: [RecordedEvent] = []
-            records.reserveCapacity(stored.count / stripes + 1)
-            do throws(RecordDecodingError) {
-                for record in stored[stored.count * stripe / stripes..<stored.count * (stripe + 1) / stripes] {
-                    records.append(try EventCodec.decodeRecord(record))
-                }
-            } catch {
-                failure.withLock { $0 = $0 ?? error }
-            }
-            decoded.withLock { $0[stripe] = records }
+            let stripeRecords = stored[stored.count * stripe / stripes..<stored.count * (stripe + 1) / stripes]
+            let result = Result { () throws(RecordDecodingError) in try stripeRecords.map { record throws(RecordDecodingError) in try EventCodec.decodeRecord(record) } }
+            decoded.withLock { $0[stripe] = result }
         }
-        if let error = failure.withLock({ $0 }) { throw error }
-        return decoded.withLock { $0.count == 1 ? $0[0] : Array($0.joined()) }
+        var records: [RecordedEvent] = []
+        records.reserveCapacity(stored.count)
+        for stripe in decoded.withLock({ $0 }) { records += try stripe.get() }
+        return records
     }
 
     private static func digest(key: some Collection<UInt8>, value: some Collection<UInt8>, into hasher: inout SHA256) {
