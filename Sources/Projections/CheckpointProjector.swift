@@ -72,10 +72,8 @@ public struct CheckpointProjector: LogProjector {
             )
         }
 
-        func rows() -> [[ProjectionRow]] {
-            tables.map { table in
-                table.map { ProjectionRow(key: $0.key, value: $0.value) }.sorted { LogSchema.precedes($0.key, $1.key) }
-            }
+        func rows() -> [PackedRows] {
+            tables.map { table in PackedRows(sorting: table.map { ProjectionRow(key: $0.key, value: $0.value) }) }
         }
     }
 

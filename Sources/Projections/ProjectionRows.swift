@@ -33,7 +33,15 @@ enum ProjectionRows {
 
     /// session id ‖ 0x00 ‖ message ordinal (1-based over the whole session).
     static func windowKey(_ sessionID: String, ordinal: UInt64) -> [UInt8] {
-        LogSchema.key(sessionID, tag: 0, extraCapacity: 8) { $0.appendBigEndian(ordinal) }
+        var key: [UInt8] = []
+        key.reserveCapacity(sessionID.utf8.count + 9)
+        appendWindowKey(sessionID, ordinal: ordinal, to: &key)
+        return key
+    }
+
+    /// Appends ``windowKey(_:ordinal:)`` to `bytes`.
+    static func appendWindowKey(_ sessionID: String, ordinal: UInt64, to bytes: inout [UInt8]) {
+        LogSchema.appendKey(sessionID, tag: 0, to: &bytes) { $0.appendBigEndian(ordinal) }
     }
 
     static func windowPrefix(_ sessionID: String) -> [UInt8] { LogSchema.key(sessionID, tag: 0) }
@@ -142,7 +150,9 @@ enum ProjectionRows {
     /// The message itself is read from the log, so it is stored once.
     static func windowRow(_ sequence: UInt64) -> [UInt8] { LogSchema.bigEndianBytes(sequence) }
 
-    /// Rows sorted by key bytes, as LMDB orders them.
+    /// Appends ``windowRow(_:)`` to `bytes`.
+    static func appendWindowRow(_ sequence: UInt64, to bytes: inout [UInt8]) { bytes.appendBigEndian(sequence) }
+
     /// The session ids of an index whose keys are a time (UTC ms, UInt64) ‖ session id: those
     /// with a time before `bound` that `include` accepts, earliest first, at most `limit`.
     static func sessions(
@@ -162,9 +172,5 @@ enum ProjectionRows {
             }
             return sessions
         }
-    }
-
-    static func sorted(_ rows: [ProjectionRow]) -> [ProjectionRow] {
-        rows.sorted { LogSchema.precedes($0.key, $1.key) }
     }
 }

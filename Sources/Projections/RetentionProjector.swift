@@ -87,10 +87,10 @@ public struct RetentionProjector: LogProjector {
             RetentionProjector.fold(record, into: &sessions)
         }
 
-        func rows() -> [[ProjectionRow]] {
+        func rows() -> [PackedRows] {
             let retention = sessions.map { ProjectionRow(key: Array($0.key.utf8), value: $0.value.bytes) }
             let expiry = sessions.map { ProjectionRow(key: Row.expiryKey($0.key, at: $0.value.expiresAt), value: []) }
-            return [retention, expiry].map(ProjectionRows.sorted)
+            return [retention, expiry].map(PackedRows.init(sorting:))
         }
     }
 

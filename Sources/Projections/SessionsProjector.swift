@@ -70,7 +70,7 @@ public struct SessionsProjector: LogProjector {
             }
         }
 
-        func rows() -> [[ProjectionRow]] {
+        func rows() -> [PackedRows] {
             var sessionRows: [ProjectionRow] = []
             var updateRows: [ProjectionRow] = []
             var userRows: [ProjectionRow] = []
@@ -79,7 +79,7 @@ public struct SessionsProjector: LogProjector {
                 updateRows.append(ProjectionRow(key: ProjectionRows.updateKey(state), value: []))
                 if let userID = state.userID { userRows.append(ProjectionRow(key: ProjectionRows.userKey(userID, state), value: [])) }
             }
-            return [sessionRows, updateRows, userRows].map(ProjectionRows.sorted)
+            return [sessionRows, updateRows, userRows].map(PackedRows.init(sorting:))
         }
     }
 

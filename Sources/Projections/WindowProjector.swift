@@ -64,16 +64,18 @@ public struct WindowProjector: LogProjector {
             if window.sequences.count >= 2 * capacity { window.sequences.removeFirst(capacity) }  // amortized: trim in halves
         }
 
-        func rows() -> [[ProjectionRow]] {
-            var rows: [ProjectionRow] = []
+        func rows() -> [PackedRows] {
+            var rows = PackedRows()
             // Keys are session id ‖ 0x00 ‖ ordinal: sessions in byte order, ordinals ascending.
-            for idBytes in windows.keys.map({ Array($0.utf8) }).sorted(by: LogSchema.precedes) {
-                let sessionID = String(decoding: idBytes, as: UTF8.self)
+            for sessionID in windows.keys.sorted(by: LogSchema.precedesInUTF8) {
                 let window = windows[sessionID]!
                 let kept = window.sequences.suffix(capacity)
                 let firstOrdinal = window.total - UInt64(kept.count) + 1
                 for (offset, sequence) in kept.enumerated() {
-                    rows.append(ProjectionRow(key: ProjectionRows.windowKey(sessionID, ordinal: firstOrdinal + UInt64(offset)), value: ProjectionRows.windowRow(sequence)))
+                    rows.append(
+                        key: { ProjectionRows.appendWindowKey(sessionID, ordinal: firstOrdinal + UInt64(offset), to: &$0) },
+                        value: { ProjectionRows.appendWindowRow(sequence, to: &$0) }
+                    )
                 }
             }
             return [rows]

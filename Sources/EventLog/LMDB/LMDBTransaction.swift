@@ -32,14 +32,14 @@ public struct LMDBTransaction: ~Copyable {
     /// - Parameter append: the key sorts after every key in the database (`MDB_APPEND`): a faster
     ///   insert that fails with `MDB_KEYEXIST` when the promise does not hold.
     public func put(_ database: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws {
-        let code = key.withUnsafeBytes { keyBytes in
-            value.withUnsafeBytes { valueBytes in
-                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-                var dataValue = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                return mdb_put(handle, database.dbi, &keyValue, &dataValue, append ? UInt32(MDB_APPEND) : 0)
-            }
-        }
-        try check(code, "mdb_put")
+        try key.withUnsafeBytes { key in try value.withUnsafeBytes { value in try put(database, key: key, value: value, append: append) } }
+    }
+
+    /// ``put(_:key:value:append:)`` of borrowed bytes.
+    public func put(_ database: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, append: Bool = false) throws {
+        var keyValue = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var dataValue = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try check(mdb_put(handle, database.dbi, &keyValue, &dataValue, append ? UInt32(MDB_APPEND) : 0), "mdb_put")
     }
 
     /// Deletes `key`; returns whether it was there.

@@ -47,7 +47,7 @@ public protocol ProjectionFold {
     /// Folds in the next event of the log.
     mutating func add(_ event: RecordedEvent)
     /// The complete contents of the projector's tables (same order), each table's rows sorted by key.
-    func rows() -> [[ProjectionRow]]
+    func rows() -> [PackedRows]
 }
 
 /// One key and value of a projection table.
@@ -230,7 +230,7 @@ extension EventStore {
         let selected = try selectProjectors(names)
         var summary = RebuildSummary()
         // Fold a snapshot without LMDB's write lock, so appends go on meanwhile...
-        let (fresh, through): ([[[ProjectionRow]]], UInt64)
+        let (fresh, through): ([[PackedRows]], UInt64)
         (fresh, summary.eventsFolded, through) = try environment.read { txn in
             let through = try headSequence(txn: txn)
             let (fresh, folded) = try freshRows(of: selected, txn: txn, progress: progress)
@@ -260,14 +260,14 @@ extension EventStore {
     /// Makes `table` hold exactly `rows` (sorted by key, as LMDB orders them), writing only what
     /// differs: a merge of the stored rows with `rows`, then the stored rows missing from `rows`
     /// deleted, the rows missing or different put, and those past the last stored key appended.
-    private static func replaceContents(of table: LMDBDatabase, with rows: [ProjectionRow], txn: borrowing LMDBTransaction) throws -> RebuildSummary {
+    private static func replaceContents(of table: LMDBDatabase, with rows: PackedRows, txn: borrowing LMDBTransaction) throws -> RebuildSummary {
         var stale: [[UInt8]] = []
         var differing: [Int] = []
         var pastStored = 0
         try txn.withCursor(table) { cursor in
             var entry = try cursor.first()
             while let stored = entry {
-                let order = pastStored == rows.count ? -1 : rows[pastStored].key.withUnsafeBytes { LogSchema.order(stored.key, $0) }
+                let order = pastStored == rows.count ? -1 : rows.withRow(pastStored) { key, _ in LogSchema.order(stored.key, key) }
                 if order < 0 {
                     stale.append(Array(stored.key))
                     entry = try cursor.next()
@@ -275,16 +275,16 @@ extension EventStore {
                     differing.append(pastStored)
                     pastStored += 1
                 } else {
-                    if !stored.value.elementsEqual(rows[pastStored].value) { differing.append(pastStored) }
+                    if !rows.withRow(pastStored, { _, value in stored.value.elementsEqual(value) }) { differing.append(pastStored) }
                     pastStored += 1
                     entry = try cursor.next()
                 }
             }
         }
         for key in stale { try txn.delete(table, key: key) }
-        for index in differing { try txn.put(table, key: rows[index].key, value: rows[index].value) }
+        for index in differing { try rows.withRow(index) { key, value in try txn.put(table, key: key, value: value) } }
         // Every key left in the table now precedes these.
-        for row in rows[pastStored...] { try txn.put(table, key: row.key, value: row.value, append: true) }
+        for index in pastStored..<rows.count { try rows.withRow(index) { key, value in try txn.put(table, key: key, value: value, append: true) } }
         return RebuildSummary(rowsWritten: differing.count + rows.count - pastStored, rowsDeleted: stale.count)
     }
 
@@ -298,7 +298,9 @@ extension EventStore {
             let (fresh, _) = try freshRows(of: projectors, through: checkpoints, txn: txn) { _ in }
             return try zip(projectors, fresh).map { projector, rows in
                 var freshHasher = SHA256()
-                for tableRows in rows { for row in tableRows { Self.digest(key: row.key, value: row.value, into: &freshHasher) } }
+                for tableRows in rows {
+                    for index in 0..<tableRows.count { tableRows.withRow(index) { key, value in Self.digest(key: key, value: value, into: &freshHasher) } }
+                }
                 var storedHasher = SHA256()
                 for table in projector.tables {
                     try txn.withCursor(table) { cursor in
@@ -329,7 +331,7 @@ extension EventStore {
         through: [UInt64]? = nil,
         txn: borrowing LMDBTransaction,
         progress: (UInt64) -> Void
-    ) throws -> ([[[ProjectionRow]]], UInt64) {
+    ) throws -> ([[PackedRows]], UInt64) {
         let folds = ConcurrentFolds(selected.map { $0.makeFold() }, limits: through ?? Array(repeating: .max, count: selected.count))
         var folded: UInt64 = 0
         try txn.withCursor(schema.events) { cursor in
@@ -424,9 +426,9 @@ private final class ConcurrentFolds: @unchecked Sendable {
     }
 
     /// Each fold's rows (``ProjectionFold/rows()``), in the order of the folds.
-    func rows() -> [[[ProjectionRow]]] {
+    func rows() -> [[PackedRows]] {
         // Each task writes its own element only.
-        nonisolated(unsafe) let rows = UnsafeMutableBufferPointer<[[ProjectionRow]]>.allocate(capacity: folds.count)
+        nonisolated(unsafe) let rows = UnsafeMutableBufferPointer<[PackedRows]>.allocate(capacity: folds.count)
         rows.initialize(repeating: [])
         defer {
             rows.deinitialize()

@@ -56,31 +56,53 @@ package struct LogSchema: Sendable {
 
     package static func sequenceKey(_ sequence: UInt64) -> [UInt8] { bigEndianBytes(sequence) }
 
+    /// What a `streams` key holds after its session id.
+    enum StreamTag: UInt8 {
+        /// An event, by session version (UInt64 BE).
+        case version = 0
+        /// A message, by message id.
+        case message = 1
+        /// The session's head version.
+        case head = 2
+        /// Set while the session is deleted (its last lifecycle event is a ``SessionDeleted``): the deletion's version.
+        case deleted = 3
+    }
+
     static func streamKey(_ sessionID: String, version: UInt64) -> [UInt8] {
-        key(sessionID, tag: 0, extraCapacity: 8) { $0.appendBigEndian(version) }
+        key(sessionID, tag: StreamTag.version.rawValue, extraCapacity: 8) { $0.appendBigEndian(version) }
     }
 
     static func messageKey(_ sessionID: String, messageID: String) -> [UInt8] {
-        key(sessionID, tag: 1, extraCapacity: messageID.utf8.count) { $0 += messageID.utf8 }
+        key(sessionID, tag: StreamTag.message.rawValue, extraCapacity: messageID.utf8.count) { $0 += messageID.utf8 }
     }
 
-    /// Set while the session is deleted (its last lifecycle event is a ``SessionDeleted``): the deletion's version.
-    static func deletedKey(_ sessionID: String) -> [UInt8] { key(sessionID, tag: 3) }
+    static func deletedKey(_ sessionID: String) -> [UInt8] { key(sessionID, tag: StreamTag.deleted.rawValue) }
 
     /// The number of sessions deleted and not started again.
     static let deletedCountKey: [UInt8] = [1]
 
-    static func headKey(_ sessionID: String) -> [UInt8] { key(sessionID, tag: 2) }
+    static func headKey(_ sessionID: String) -> [UInt8] { key(sessionID, tag: StreamTag.head.rawValue) }
 
     /// `text` ‖ `tag` ‖ what `rest` appends (at most `extraCapacity` bytes), in one allocation:
     /// keys are made for every event a projection folds.
     package static func key(_ text: String, tag: UInt8, extraCapacity: Int = 0, _ rest: (inout [UInt8]) -> Void = { _ in }) -> [UInt8] {
         var key: [UInt8] = []
         key.reserveCapacity(text.utf8.count + 1 + extraCapacity)
-        key += text.utf8
-        key.append(tag)
-        rest(&key)
+        appendKey(text, tag: tag, to: &key, rest)
         return key
+    }
+
+    /// Appends the key `text` ‖ `tag` ‖ what `rest` appends to `bytes` (see ``key(_:tag:extraCapacity:_:)``).
+    package static func appendKey(_ text: String, tag: UInt8, to bytes: inout [UInt8], _ rest: (inout [UInt8]) -> Void = { _ in }) {
+        bytes += text.utf8
+        bytes.append(tag)
+        rest(&bytes)
+    }
+
+    /// Whether keys beginning with `lhs` sort before keys beginning with `rhs` (the byte order of
+    /// their UTF-8, as ``precedes(_:_:)``): sessions, or messages of a session, in key order.
+    package static func precedesInUTF8(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
     }
 
     /// Byte order of keys, as LMDB's default comparison (memcmp, then length).

@@ -79,29 +79,26 @@ struct StreamIndex: LogProjector {
             }
         }
 
-        func rows() -> [[ProjectionRow]] {
-            var rows: [ProjectionRow] = []
+        func rows() -> [PackedRows] {
+            var rows = PackedRows()
             if !streams.isEmpty {
-                rows.append(ProjectionRow(key: LogSchema.sessionCountKey, value: LogSchema.bigEndianBytes(UInt64(streams.count))))
+                rows.append(key: { $0 += LogSchema.sessionCountKey }, value: { $0.appendBigEndian(UInt64(streams.count)) })
             }
             let deleted = streams.values.filter { $0.deletedAt != nil }.count
-            if deleted > 0 { rows.append(ProjectionRow(key: LogSchema.deletedCountKey, value: LogSchema.bigEndianBytes(UInt64(deleted)))) }
+            if deleted > 0 { rows.append(key: { $0 += LogSchema.deletedCountKey }, value: { $0.appendBigEndian(UInt64(deleted)) }) }
             // A session's keys are its id then a tag (0x00 versions, 0x01 message ids, 0x02 head, 0x03 deleted):
             // sessions in byte order of their ids, then each session's rows in tag order.
-            let sessions = streams.keys.map { Array($0.utf8) }.sorted(by: LogSchema.precedes)
-            for idBytes in sessions {
-                let sessionID = String(decoding: idBytes, as: UTF8.self)
+            for sessionID in streams.keys.sorted(by: LogSchema.precedesInUTF8) {
                 let stream = streams[sessionID]!
                 for (index, sequence) in stream.sequences.enumerated() {
-                    rows.append(ProjectionRow(key: LogSchema.streamKey(sessionID, version: UInt64(index + 1)), value: LogSchema.sequenceKey(sequence)))
+                    rows.append(key: { LogSchema.appendKey(sessionID, tag: LogSchema.StreamTag.version.rawValue, to: &$0) { $0.appendBigEndian(UInt64(index + 1)) } }, value: { $0.appendBigEndian(sequence) })
                 }
-                let messages = stream.messages.map { (key: LogSchema.messageKey(sessionID, messageID: $0.key), sequence: $0.value) }
-                for message in messages.sorted(by: { LogSchema.precedes($0.key, $1.key) }) {
-                    rows.append(ProjectionRow(key: message.key, value: LogSchema.sequenceKey(message.sequence)))
+                for (messageID, sequence) in stream.messages.sorted(by: { LogSchema.precedesInUTF8($0.key, $1.key) }) {
+                    rows.append(key: { LogSchema.appendKey(sessionID, tag: LogSchema.StreamTag.message.rawValue, to: &$0) { $0 += messageID.utf8 } }, value: { $0.appendBigEndian(sequence) })
                 }
-                rows.append(ProjectionRow(key: LogSchema.headKey(sessionID), value: LogSchema.bigEndianBytes(UInt64(stream.sequences.count))))
+                rows.append(key: { LogSchema.appendKey(sessionID, tag: LogSchema.StreamTag.head.rawValue, to: &$0) }, value: { $0.appendBigEndian(UInt64(stream.sequences.count)) })
                 if let deletedAt = stream.deletedAt {
-                    rows.append(ProjectionRow(key: LogSchema.deletedKey(sessionID), value: LogSchema.bigEndianBytes(deletedAt)))
+                    rows.append(key: { LogSchema.appendKey(sessionID, tag: LogSchema.StreamTag.deleted.rawValue, to: &$0) }, value: { $0.appendBigEndian(deletedAt) })
                 }
             }
             return [rows]
