@@ -148,7 +148,11 @@ enum ProjectionRows {
 
     /// A window row: the global sequence of the message's record in the log (UInt64 big-endian).
     /// The message itself is read from the log, so it is stored once.
-    static func windowRow(_ sequence: UInt64) -> [UInt8] { LogSchema.bigEndianBytes(sequence) }
+    static func windowRow(_ sequence: UInt64) -> [UInt8] {
+        var row: [UInt8] = []
+        appendWindowRow(sequence, to: &row)
+        return row
+    }
 
     /// Appends ``windowRow(_:)`` to `bytes`.
     static func appendWindowRow(_ sequence: UInt64, to bytes: inout [UInt8]) { bytes.appendBigEndian(sequence) }

@@ -90,16 +90,18 @@ struct StreamIndex: LogProjector {
             // sessions in byte order of their ids, then each session's rows in tag order.
             for sessionID in streams.keys.sorted(by: LogSchema.precedesInUTF8) {
                 let stream = streams[sessionID]!
+                /// Appends the row session id ‖ `tag` ‖ what `rest` appends → `value` (UInt64 BE).
+                func append(_ tag: LogSchema.StreamTag, _ value: UInt64, _ rest: (inout [UInt8]) -> Void = { _ in }) {
+                    rows.append(key: { LogSchema.appendKey(sessionID, tag: tag.rawValue, to: &$0, rest) }, value: { $0.appendBigEndian(value) })
+                }
                 for (index, sequence) in stream.sequences.enumerated() {
-                    rows.append(key: { LogSchema.appendKey(sessionID, tag: LogSchema.StreamTag.version.rawValue, to: &$0) { $0.appendBigEndian(UInt64(index + 1)) } }, value: { $0.appendBigEndian(sequence) })
+                    append(.version, sequence) { $0.appendBigEndian(UInt64(index + 1)) }
                 }
                 for (messageID, sequence) in stream.messages.sorted(by: { LogSchema.precedesInUTF8($0.key, $1.key) }) {
-                    rows.append(key: { LogSchema.appendKey(sessionID, tag: LogSchema.StreamTag.message.rawValue, to: &$0) { $0 += messageID.utf8 } }, value: { $0.appendBigEndian(sequence) })
+                    append(.message, sequence) { $0 += messageID.utf8 }
                 }
-                rows.append(key: { LogSchema.appendKey(sessionID, tag: LogSchema.StreamTag.head.rawValue, to: &$0) }, value: { $0.appendBigEndian(UInt64(stream.sequences.count)) })
-                if let deletedAt = stream.deletedAt {
-                    rows.append(key: { LogSchema.appendKey(sessionID, tag: LogSchema.StreamTag.deleted.rawValue, to: &$0) }, value: { $0.appendBigEndian(deletedAt) })
-                }
+                append(.head, UInt64(stream.sequences.count))
+                if let deletedAt = stream.deletedAt { append(.deleted, deletedAt) }
             }
             return [rows]
         }
