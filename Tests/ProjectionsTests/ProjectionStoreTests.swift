@@ -23,6 +23,12 @@ struct Workload {
         self.deletes = deletes
     }
 
+    /// Appends `count` requests over `sessions` sessions to `store`; refused ones (version
+    /// conflicts the workload provokes on purpose) are skipped.
+    mutating func append(_ count: Int, sessions: Int, to store: EventStore) async {
+        for _ in 0..<count { _ = try? await store.append(next(sessions: sessions)) }
+    }
+
     mutating func next(sessions: Int) -> AppendRequest {
         let index = Int(generator.next() % UInt64(sessions))
         let session = "session-\(index)"
@@ -140,9 +146,9 @@ struct ProjectionStoreTests {
             let views = try ConversationViews.open(directory: directory, configuration: configuration, windowCapacity: 5)
             defer { views.store.close() }
             var workload = Workload(seed: 11)
-            for _ in 0..<300 { _ = try? await views.store.append(workload.next(sessions: 20)) }
+            await workload.append(300, sessions: 20, to: views.store)
             try views.store.materializeProjections()
-            for _ in 0..<300 { _ = try? await views.store.append(workload.next(sessions: 20)) }
+            await workload.append(300, sessions: 20, to: views.store)
             let lagging = try views.store.verifyProjections()
             #expect(lagging.allSatisfy { $0.holds }, "what the projections hold is right")
             #expect(lagging.filter { $0.name != "checkpoints" }.allSatisfy { $0.checkpoint < $0.head }, "the batched projections lag")
@@ -227,7 +233,7 @@ struct ProjectionStoreTests {
         try await withTemporaryDirectory { directory in
             var views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 5)
             var workload = Workload(seed: 7)
-            for _ in 0..<2_000 { _ = try? await views.store.append(workload.next(sessions: 40)) }
+            await workload.append(2_000, sessions: 40, to: views.store)
             try views.store.materializeProjections()
             let before = try views.store.verifyProjections()
             #expect(before.allSatisfy { $0.checkpoint == $0.head }, "applied through the head")
@@ -261,7 +267,7 @@ struct ProjectionStoreTests {
             let views = try ConversationViews.open(directory: directory, configuration: nosync(), windowCapacity: 5)
             defer { views.store.close() }
             var workload = Workload(seed: 11)
-            for _ in 0..<600 { _ = try? await views.store.append(workload.next(sessions: 30)) }
+            await workload.append(600, sessions: 30, to: views.store)
             try views.store.materializeProjections()
             let sound = try views.store.verifyProjections()
 
@@ -295,7 +301,7 @@ struct ProjectionStoreTests {
             let views = try ConversationViews.open(directory: directory, configuration: nosync())
             defer { views.store.close() }
             var workload = Workload(seed: 5)
-            for _ in 0..<1_200 { _ = try? await views.store.append(workload.next(sessions: 20)) }
+            await workload.append(1_200, sessions: 20, to: views.store)
             // Two records of one decoding chunk, far apart, claim formats this build does not know.
             try views.store.environment.write { txn in
                 for (sequence, format) in [(UInt64(100), UInt8(9)), (900, 7)] {
@@ -314,7 +320,7 @@ struct ProjectionStoreTests {
             // Write events with no projections at all, then open with them.
             let bare = try EventStore(directory: directory, configuration: nosync())
             var workload = Workload(seed: 3)
-            for _ in 0..<500 { _ = try? await bare.append(workload.next(sessions: 20)) }
+            await workload.append(500, sessions: 20, to: bare)
             bare.close()
             let views = try ConversationViews.open(directory: directory, configuration: nosync())
             defer { views.store.close() }
