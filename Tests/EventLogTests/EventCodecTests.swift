@@ -89,7 +89,8 @@ struct EventCodecTests {
         #expect(decoded.timestamp == 1_700_000_000_123)
         #expect(decoded.previousHash == .genesis)
         #expect(decoded.hash == hash)
-        #expect(decoded.formatVersion == EventCodec.formatVersion)
+        // A type without a format 3 code (one of a newer build's) is stored in format 2.
+        #expect(decoded.formatVersion == (EventCodec.typeNames.contains(event.typeName) ? EventCodec.formatVersion : 2))
         // The direct JSON writer gives the canonical bytes of the JSON form.
         var direct: [UInt8] = []
         decoded.appendCanonicalJSON(to: &direct)
@@ -130,11 +131,42 @@ struct EventCodecTests {
             #expect(try bytes.withUnsafeBytes { try ChainLink($0).hashHolds })
             #expect(try bytes.withUnsafeBytes { try EventCodec.erasing($0) } == nil, "a format 1 record cannot be erased")
         }
-        let (current, _) = EventCodec.encodeRecord(
-            sequence: 7, sessionID: "s", sessionVersion: 2, timestamp: 1_735_689_600_000,
-            type: EventType.messageAdded, payload: EventCodec.encodePayload(Self.sampleEvents[2]), previousHash: previous
-        )
-        #expect(current.hexString == Golden.messageAddedFormat2)
+        for (format, golden) in [(UInt8(2), Golden.messageAddedFormat2), (3, Golden.messageAddedFormat3)] {
+            let (current, _) = EventCodec.encodeRecord(
+                sequence: 7, sessionID: "s", sessionVersion: 2, timestamp: 1_735_689_600_000,
+                type: EventType.messageAdded, payload: EventCodec.encodePayload(Self.sampleEvents[2]), previousHash: previous, format: format
+            )
+            #expect(current.hexString == golden, "format \(format)")
+        }
+    }
+
+    /// Format 3 stores a record in fewer bytes than format 2 with the same hash, and expands into
+    /// its format 2 bytes (what a shared log keeps), erased or not.
+    @Test("a format 3 record is its format 2 record, compacted", arguments: sampleEvents.filter { EventCodec.typeNames.contains($0.typeName) })
+    func compactFormat(event: Event) throws {
+        func encoded(_ format: UInt8) -> (bytes: [UInt8], hash: EventHash) {
+            EventCodec.encodeRecord(
+                sequence: 11, sessionID: "session-1", sessionVersion: 5, timestamp: 1_700_000_000_123, type: event.typeName,
+                payload: EventCodec.encodePayload(event), previousHash: EventHash(bytes: Array(repeating: 0x5A, count: 32)), format: format)
+        }
+        let (compact, hash) = encoded(3)
+        let (full, fullHash) = encoded(2)
+        #expect(hash == fullHash)
+        #expect(compact.count == full.count - 32 - event.typeName.utf8.count)
+        #expect(try compact.withUnsafeBytes { try ChainLink($0).hashHolds })
+        let expanded = try SharedRecord(storedBytes: compact)
+        #expect(try SharedRecord.storedBytes(envelope: expanded.envelope, payload: expanded.payload) == full)
+        #expect(expanded.event.event == event && expanded.event.formatVersion == 3)
+        guard let erased = try compact.withUnsafeBytes({ try EventCodec.erasing($0) }) else { return }  // an empty payload: nothing to erase
+        let erasedFull = try #require(try full.withUnsafeBytes { try EventCodec.erasing($0) })
+        #expect(erased.count == erasedFull.count - event.typeName.utf8.count)
+        #expect(try erased.withUnsafeBytes { try ChainLink($0).isErased && ChainLink($0).hashHolds })
+        let erasedRecord = try SharedRecord(storedBytes: erased)
+        #expect(erasedRecord.envelope == erasedFull && erasedRecord.payload == nil)
+        #expect(erasedRecord.event.event == .erased(type: event.typeName) && erasedRecord.event.hash == hash)
+        var tampered = erased
+        tampered[tampered.count - 65] ^= 1  // the erased payload's stored digest
+        #expect(try tampered.withUnsafeBytes { try ChainLink($0).hashHolds } == false)
     }
 
     @Test("an erased record keeps its place in the chain, decodes as erased, and a changed payload is detected")
@@ -191,6 +223,7 @@ extension Event: CustomTestStringConvertible {
 }
 
 private enum Golden {
+    static let messageAddedFormat3 = "0300000000000000070000000000000002000001941f297c00020001730000003c00036d2d31010100000020486f77206d616e792061727469737473207374617274207769746820412d453f0000000d7b226c616e67223a22656e227dabababababababababababababababababababababababababababababababab03587f3dfe8b41942780a4fc2b920ce60fe3b4fe95828ca52d4e1e68d40f1bf2"
     static let messageAddedFormat2 = "0200000000000000070000000000000002000001941f297c000c4d65737361676541646465640001730000003cc6ea92e0b7946290d680c561d1a37b13e20d5983ae4944af8f3d19961b96d72300036d2d31010100000020486f77206d616e792061727469737473207374617274207769746820412d453f0000000d7b226c616e67223a22656e227dabababababababababababababababababababababababababababababababab03587f3dfe8b41942780a4fc2b920ce60fe3b4fe95828ca52d4e1e68d40f1bf2"
     static let sessionCreated = "0100000000000000070000000000000002000001941f297c000e53657373696f6e4372656174656400017300000027010006757365722d370000001a7b226368616e6e656c223a22776562222c2274696572223a327dabababababababababababababababababababababababababababababababab633424e1c2b19a5edf8ab846829c418d2a30cf7c27d95e5416a51d8bba2f32c8"
     static let messageAdded = "0100000000000000070000000000000002000001941f297c000c4d65737361676541646465640001730000003c00036d2d31010100000020486f77206d616e792061727469737473207374617274207769746820412d453f0000000d7b226c616e67223a22656e227dabababababababababababababababababababababababababababababababab6665e49cc37b5506c320b980c43b90363c05cc463a918735aa9e7fb4c1237bd4"

@@ -54,6 +54,31 @@ struct VerificationTests {
         }
     }
 
+    /// A log written by a build that stored format 2 and continued by this one (format 3) is one
+    /// chain: a record's two forms have the same hash.
+    @Test("records stored in format 2 and format 3 form one chain")
+    func mixedFormats() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try await makeLog(in: directory, count: 12)
+            defer { store.close() }
+            let before = try store.events(from: 1)
+            #expect(before.allSatisfy { $0.formatVersion == EventCodec.formatVersion })
+            for sequence in UInt64(1)...6 {
+                try tamper(store, sequence: sequence) { bytes in
+                    let shared = try! SharedRecord(storedBytes: bytes)
+                    bytes = try! SharedRecord.storedBytes(envelope: shared.envelope, payload: shared.payload)
+                }
+            }
+            let after = try store.events(from: 1)
+            #expect(after.map(\.formatVersion) == Array(repeating: 2, count: 6) + Array(repeating: EventCodec.formatVersion, count: 6))
+            #expect(after.map { [$0.hash, $0.previousHash] } == before.map { [$0.hash, $0.previousHash] })
+            #expect(after.map(\.event) == before.map(\.event))
+            #expect(try store.verify().failure == nil)
+            try tamper(store, sequence: 3) { $0[$0.count - 70] ^= 1 }
+            #expect(try store.verify().failure == ChainFailure(sequence: 3, reason: .recordAltered))
+        }
+    }
+
     @Test("a record re-hashed after an edit breaks the link of the next one")
     func rehashedRecord() async throws {
         try await withTemporaryDirectory { directory in
@@ -64,19 +89,14 @@ struct VerificationTests {
         }
     }
 
-    /// Edits the payload of the record at `sequence` and restates its digest and hash, as a
-    /// forger would: only the next record's link gives it away.
+    /// Edits the payload of the record at `sequence` and restates its hash (which covers the
+    /// payload's digest), as a forger would: only the next record's link gives it away.
     private func forge(_ store: EventStore, sequence: UInt64) throws {
         try tamper(store, sequence: sequence) { bytes in
             bytes[bytes.count - 64 - 6 - 1] ^= 0x01
-            let (digestStart, digest) = bytes.withUnsafeBytes { raw in
-                let link = try! ChainLink(raw)
-                return (link.canonical.count - 32, Array(SHA256.hash(data: link.payload)))
-            }
-            bytes.replaceSubrange(digestStart..<digestStart + 32, with: digest)
             let forged = bytes.withUnsafeBytes { raw in
                 let link = try! ChainLink(raw)
-                return EventHash.chaining(link.previousHashBytes, link.canonical)
+                return link.chainHash(after: link.previousHashBytes)
             }
             bytes.replaceSubrange((bytes.count - 32)..., with: forged.bytes)
         }

@@ -106,7 +106,7 @@ struct LogAppender {
                 }
                 appended.append(
                     RecordedEvent(
-                        formatVersion: EventCodec.formatVersion,
+                        formatVersion: record[0],
                         sequence: sequence,
                         sessionID: stream.sessionID,
                         sessionVersion: version,

@@ -101,13 +101,15 @@ public struct SharedRecord: Sendable {
     /// - Throws: ``RecordDecodingError`` when they are not a record.
     public init(event: RecordedEvent, storedBytes bytes: [UInt8]) throws {
         self.event = event
-        let parts = try bytes.withUnsafeBytes { raw -> (envelope: [UInt8], payload: [UInt8])? in
+        let parts = try bytes.withUnsafeBytes { raw -> (envelope: [UInt8], payload: [UInt8]?)? in
             let link = try ChainLink(raw)
-            guard link.formatVersion >= 2, !link.payload.isEmpty else { return nil }
-            return (Array(link.canonical) + Array(link.previousHashBytes) + Array(link.storedHashBytes), Array(link.payload))
+            guard link.formatVersion >= 2 else { return nil }
+            // A format 3 record travels in its format 2 form (same hash): a shared log keeps those.
+            let envelope = link.canonicalBytes() + Array(link.previousHashBytes) + Array(link.storedHashBytes)
+            return (envelope, link.payload.isEmpty ? nil : Array(link.payload))
         }
         envelope = parts?.envelope ?? bytes
-        payload = parts?.payload
+        payload = parts?.payload ?? nil
     }
 
     /// Joins an envelope and its payload (nil: none stored) back into stored record bytes.
