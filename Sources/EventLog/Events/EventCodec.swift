@@ -27,7 +27,7 @@ import Crypto
 public enum EventCodec {
     /// The record format this build writes, and the newest it reads.
     public static let formatVersion: UInt8 = 3
-    /// Bytes after the canonical part: `prevHash` and `hash`.
+    /// Bytes after the payload: `prevHash` and `hash`.
     static let trailerSize = 64
     /// Format 3's type codes: a type's code is its index here plus one. Codes are forever: a new
     /// type is appended, never inserted. A record of a type without a code is stored in format 2.
