@@ -327,8 +327,9 @@ struct ChainLink {
         let code = body[offset] & ~EventCodec.erasedFlag
         guard code >= 1, Int(code) <= EventCodec.typeNames.count else { throw .invalidCode(field: "type", value: body[offset]) }
         isErased = body[offset] & EventCodec.erasedFlag != 0
-        guard stored.count == (isErased ? 32 : payloadLength) else {
-            throw stored.count > (isErased ? 32 : payloadLength) ? .trailingBytes(count: stored.count - (isErased ? 32 : payloadLength)) : .truncated(at: body.count)
+        let storedLength = isErased ? 32 : payloadLength  // an erased payload's digest, or the payload
+        guard stored.count == storedLength else {
+            throw stored.count > storedLength ? .trailingBytes(count: stored.count - storedLength) : .truncated(at: body.count)
         }
         payload = isErased ? UnsafeRawBufferPointer(rebasing: stored[stored.count...]) : stored
         storedDigest = isErased ? stored : UnsafeRawBufferPointer(rebasing: stored[stored.count...])

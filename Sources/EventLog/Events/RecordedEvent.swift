@@ -28,14 +28,6 @@ public struct EventHash: Sendable, Hashable, CustomStringConvertible {
         return EventHash(bytes: digest.withUnsafeBytes { [UInt8]($0) })
     }
 
-    /// Whether `SHA-256(previous ‖ canonical)` is `stored`, without keeping the digest.
-    static func chainingHolds(_ previous: UnsafeRawBufferPointer, _ canonical: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer) -> Bool {
-        var hasher = SHA256()
-        hasher.update(bufferPointer: previous)
-        hasher.update(bufferPointer: canonical)
-        return stored.count == 32 && hasher.finalize().withUnsafeBytes { memcmp($0.baseAddress!, stored.baseAddress!, 32) == 0 }
-    }
-
     /// Whether these are the hash's 32 bytes.
     func matches(_ raw: UnsafeRawBufferPointer) -> Bool {
         raw.count == 32 && bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, 32) == 0 }

@@ -109,7 +109,7 @@ public struct SharedRecord: Sendable {
             return (envelope, link.payload.isEmpty ? nil : Array(link.payload))
         }
         envelope = parts?.envelope ?? bytes
-        payload = parts?.payload ?? nil
+        payload = parts.flatMap(\.payload)
     }
 
     /// Joins an envelope and its payload (nil: none stored) back into stored record bytes.
