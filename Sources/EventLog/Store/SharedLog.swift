@@ -80,7 +80,8 @@ public struct SharedPlacement: Sendable {
 public struct SharedRecord: Sendable {
     /// The decoded record.
     public let event: RecordedEvent
-    /// The record as stored without its payload: what an erased record is, byte for byte.
+    /// The record without its payload, in format 2 or 1 (a format 3 record is expanded into its
+    /// format 2 form, which has the same hash): what an erased record is, byte for byte.
     public let envelope: [UInt8]
     /// The payload, or nil when the record has none stored (erased, or format 1 whose payload is
     /// inside the envelope).
